@@ -1,0 +1,87 @@
+"""Turning response bytes into text: BOM, HTTP charset, <meta> charset, then detection."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from charset_normalizer import from_bytes
+
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)""", re.IGNORECASE
+)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# What browsers do (WHATWG encoding standard): these labels mean a superset.
+_WHATWG_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso-8859-9": "cp1254",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-sjis": "shift_jis",
+}
+
+
+def normalise_charset(label: str | None) -> str | None:
+    """A Python codec name for a declared charset label, or None if it is unknown."""
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _WHATWG_ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header value, if any."""
+    if not content_type:
+        return None
+    match = re.search(r"charset\s*=\s*[\"']?([^\s;\"']+)", content_type, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def decode_html(body: bytes, declared: str | None = None) -> tuple[str, str]:
+    """Decode an HTML body and say which encoding was used.
+
+    Order of trust, as browsers do it: a byte-order mark, then the charset of the HTTP
+    header (``declared``), then a ``<meta>`` charset in the first 4 KiB, then UTF-8 if the
+    bytes are valid UTF-8, then statistical detection. Undecodable bytes are replaced,
+    never fatal.
+
+    Returns:
+        ``(text, encoding)``.
+    """
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom):].decode(name, errors="replace"), name
+    candidates = [normalise_charset(declared)]
+    meta = _META_CHARSET.search(body[:4096])
+    if meta:
+        candidates.append(normalise_charset(meta.group(1).decode("ascii", "ignore")))
+    for name in candidates:
+        # A page that declares UTF-16 in <meta> cannot have been parsed to find it.
+        if name and not name.startswith("utf-16") and not name.startswith("utf-32"):
+            try:
+                return body.decode(name), name
+            except UnicodeDecodeError:
+                if name == candidates[0]:  # the HTTP header is authoritative
+                    return body.decode(name, errors="replace"), name
+    try:
+        return body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(body[:200_000]).best()
+    name = normalise_charset(best.encoding if best else None) or "cp1252"
+    return body.decode(name, errors="replace"), name

@@ -1,0 +1,57 @@
+"""Scrapy settings for archiver, and the one module that reads the environment.
+
+Every ``ARCHIVER_*`` variable is read here and nowhere else. Scrapy components get the
+values through ``crawler.settings``; the CLI and Alembic's ``env.py`` import this module.
+Anything here can be overridden per run with ``scrapy crawl ... -s NAME=VALUE``.
+"""
+
+import os
+
+BOT_NAME = "archiver"
+SPIDER_MODULES = ["archiver.spiders"]
+NEWSPIDER_MODULE = "archiver.spiders"
+
+# --- archiver -------------------------------------------------------------------------
+
+#: SQLAlchemy URL of the archive. The default is an SQLite file in the working directory,
+#: so a newcomer needs no server; production uses postgresql+psycopg://user@host/db.
+ARCHIVER_DATABASE_URL = os.environ.get("ARCHIVER_DATABASE_URL", "sqlite:///archive.db")
+
+#: The sources file that ``-a source=NAME`` reads publishers from.
+ARCHIVER_SOURCES = os.environ.get("ARCHIVER_SOURCES", "sources.toml")
+
+#: Worker processes that run extraction off the reactor thread (default: one per core).
+ARCHIVER_EXTRACT_WORKERS = int(os.environ.get("ARCHIVER_EXTRACT_WORKERS") or (os.cpu_count() or 1))
+
+#: Where fetched pages go when the database stays unreachable; ``archiver replay`` loads them.
+ARCHIVER_SPOOL_DIR = os.environ.get("ARCHIVER_SPOOL_DIR", "spool")
+
+#: Contact URL put in the user agent, so publishers can reach whoever runs the crawl.
+ARCHIVER_CONTACT_URL = os.environ.get(
+    "ARCHIVER_CONTACT_URL", "https://github.com/archiver-project/archiver"
+)
+
+# --- politeness (each overridable with -s) ---------------------------------------------
+
+USER_AGENT = os.environ.get(
+    "ARCHIVER_USER_AGENT", f"archiver/0.1 (+{ARCHIVER_CONTACT_URL})"
+)
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+TELNETCONSOLE_ENABLED = False
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = os.environ.get("ARCHIVER_LOG_LEVEL", "INFO")

@@ -1,0 +1,64 @@
+"""Alembic environment: the same database URL as everything else, from archiver.settings."""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+
+from archiver.storage.models import Base
+from archiver.storage.session import database_url, make_engine
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    # Set by archiver.storage.migrate (CLI, tests); else ARCHIVER_DATABASE_URL.
+    return database_url(config.get_main_option("sqlalchemy.url"))
+
+
+def _include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+    # The SQL views are made by hand in the migrations; autogenerate must not see them
+    # as tables to drop.
+    return not (type_ == "table" and reflected and compare_to is None and name in VIEWS)
+
+
+VIEWS = {"article_latest", "article_versions", "fetch_log"}
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        include_object=_include_object,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(_url())
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            # SQLite can't ALTER most things; batch mode rebuilds tables instead.
+            render_as_batch=connection.dialect.name == "sqlite",
+            include_object=_include_object,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

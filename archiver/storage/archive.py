@@ -1,0 +1,419 @@
+"""The versioning rule: one function that archives a fetch and its article.
+
+A fetch is not a version. Publishers change the page around an article on every visit
+(related-article lists, today's date in the header, ads), so the raw HTML never decides.
+A new version is made only when the article's *content fingerprint* changes: a hash of
+its normalised title, authors, body text and published date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from archiver.extract import Article
+from archiver.extract.encoding import charset_from_content_type
+from archiver.items import Fetch
+from archiver.storage import models
+from archiver.storage.models import Outcome
+from archiver.storage.raw import store_raw
+from archiver.storage.sanitize import clean_datetime, clean_json, clean_text
+from archiver.storage.upsert import insert_ignore
+from archiver.urls import article_url, normalise_url, site_domain
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ArchiveResult",
+    "Outcome",
+    "archive",
+    "content_fingerprint",
+    "finish_crawl_run",
+    "start_crawl_run",
+    "validators",
+    "validators_for",
+]
+
+GONE_STATUSES = frozenset({404, 410})
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveResult:
+    """What :func:`archive` did with one fetch."""
+
+    outcome: Outcome
+    reason: str | None
+    article_id: int | None
+    version: int | None
+    #: True when this fetch (by ``Fetch.id``) had been archived before: nothing was written.
+    duplicate: bool = False
+
+
+_SPACE = re.compile(r"\s+")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
+def _normalise(value: str | None) -> str:
+    if not value:
+        return ""
+    value = unicodedata.normalize("NFC", value.replace("\x00", ""))
+    return _SPACE.sub(" ", _INVISIBLE.sub("", value)).strip()
+
+
+def content_fingerprint(article: Article) -> str:
+    """SHA-256 of what makes the article itself: normalised title, authors, body text
+    and published date. Whitespace, invisible characters and Unicode composition don't
+    count; nothing outside the article (chrome, headers, ads) is part of it."""
+    published = clean_datetime(article.published_at)
+    payload = [
+        _normalise(article.title),
+        [_normalise(a) for a in article.authors],
+        _normalise(article.text),
+        published.isoformat() if published else "",
+    ]
+    return hashlib.sha256(
+        json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def archive(
+    session: Session,
+    fetch: Fetch,
+    article: Article | None,
+    *,
+    crawl_run_id: int | None = None,
+    outcome: Outcome | None = None,
+    reason: str | None = None,
+) -> ArchiveResult:
+    """Archive one fetch, and a new version of its article if the article changed.
+
+    Everything is written in one transaction: the fetch row with its outcome, the site
+    and article rows, the raw capture and the version. Safe when several processes
+    archive the same article at once: the article row is locked (``SELECT ... FOR
+    UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) while its fingerprint is
+    compared and the next version number taken, and the database's unique constraints
+    back that up. Idempotent: a fetch whose ``id`` is already archived changes nothing.
+
+    Args:
+        session: a session that is not in a transaction; this function commits.
+        fetch: the HTTP attempt, whatever came of it.
+        article: what extraction found in it, or None.
+        crawl_run_id: the crawl this fetch belongs to.
+        outcome: an outcome the caller already decided (``SKIPPED`` for a PDF,
+            ``ERROR`` for a timeout, ``NOT_ARTICLE`` ...); None lets the rule decide.
+        reason: a human-readable reason to record with the outcome.
+
+    Returns:
+        What was done, as an :class:`ArchiveResult`.
+    """
+    with session.begin():
+        return _archive(session, fetch, article, crawl_run_id, outcome, reason)
+
+
+def _archive(
+    session: Session,
+    fetch: Fetch,
+    article: Article | None,
+    crawl_run_id: int | None,
+    outcome: Outcome | None,
+    reason: str | None,
+) -> ArchiveResult:
+    now = clean_datetime(fetch.fetched_at) or datetime.now(timezone.utc)
+    headers = {k.lower(): v for k, v in fetch.headers.items()}
+    # Claim the fetch first. A second writer of the same fetch (a replayed spool file, a
+    # retried transaction) finds the uid taken and writes nothing; on PostgreSQL a
+    # concurrent one waits on the unique index until the first commits.
+    fetch_row_id = session.scalar(
+        insert_ignore(session, models.Fetch, ["uid"])
+        .values(
+            uid=fetch.id,
+            url=clean_text(fetch.url),
+            final_url=clean_text(fetch.final_url),
+            status=fetch.status,
+            fetched_at=now,
+            outcome=Outcome.ERROR.value,  # replaced below, in this transaction
+            crawl_run_id=crawl_run_id,
+            etag=clean_text(headers.get("etag")),
+            last_modified=(clean_text(headers.get("last-modified")) or "")[:255] or None,
+            content_type=(clean_text(headers.get("content-type")) or "")[:255] or None,
+            headers=clean_json(headers),
+        )
+        .returning(models.Fetch.id)
+    )
+    if fetch_row_id is None:
+        prior = session.execute(
+            select(models.Fetch.outcome, models.Fetch.reason, models.Fetch.article_id,
+                   models.Fetch.version).where(models.Fetch.uid == fetch.id)
+        ).one()
+        return ArchiveResult(Outcome(prior.outcome), prior.reason, prior.article_id,
+                             prior.version, duplicate=True)
+
+    result, raw_id = _decide(session, fetch, article, outcome, reason, now)
+    session.execute(
+        update(models.Fetch)
+        .where(models.Fetch.id == fetch_row_id)
+        .values(
+            outcome=result.outcome.value,
+            reason=clean_text(result.reason),
+            article_id=result.article_id,
+            version=result.version,
+            raw_capture_id=raw_id,
+        )
+    )
+    return result
+
+
+def _decide(
+    session: Session,
+    fetch: Fetch,
+    article: Article | None,
+    outcome: Outcome | None,
+    reason: str | None,
+    now: datetime,
+) -> tuple[ArchiveResult, int | None]:
+    status = fetch.status
+    if status in GONE_STATUSES:
+        known = _known_article(session, fetch)
+        if known is not None:
+            row = _lock_article(session, known)
+            if row.gone_at is None:
+                row.gone_at = now
+            row.last_fetched_at = max(row.last_fetched_at, now)
+            why = reason or f"HTTP {status}: the article is gone; its versions are kept"
+            return ArchiveResult(Outcome.GONE, why, row.id, row.current_version), None
+        why = reason or f"HTTP {status} for a URL never archived"
+        return ArchiveResult(outcome or Outcome.ERROR, why, None, None), None
+
+    if outcome is not None:
+        if outcome in (Outcome.NEW_ARTICLE, Outcome.NEW_VERSION, Outcome.UNCHANGED):
+            raise ValueError(f"{outcome} is decided by the versioning rule, not the caller")
+        return ArchiveResult(outcome, reason or fetch.error, None, None), None
+
+    if fetch.error is not None or status is None:
+        return ArchiveResult(Outcome.ERROR, fetch.error or "no response", None, None), None
+
+    if status == 304:
+        known = _known_article(session, fetch)
+        version = None
+        if known is not None:
+            row = _lock_article(session, known)
+            row.last_fetched_at = max(row.last_fetched_at, now)
+            version = row.current_version
+        why = reason or "HTTP 304: not modified since the last fetch"
+        return ArchiveResult(Outcome.NOT_MODIFIED, why, known, version), None
+
+    if status >= 400 or status < 200:
+        return ArchiveResult(Outcome.ERROR, reason or f"HTTP {status}", None, None), None
+
+    if article is None:
+        why = reason or "no article found in the page"
+        return ArchiveResult(Outcome.NOT_ARTICLE, why, None, None), None
+
+    return _version(session, fetch, article, now)
+
+
+def _version(
+    session: Session, fetch: Fetch, article: Article, now: datetime
+) -> tuple[ArchiveResult, int | None]:
+    url = article_url(fetch.final_url or fetch.url, article.canonical_url)
+    fingerprint = content_fingerprint(article)
+
+    row = session.scalar(
+        select(models.Article).where(models.Article.url == url).with_for_update()
+    )
+    if row is None:
+        site_id = _site_id(session, url, article.site_name, now)
+        # Race: two crawls see a new article at once. Only one insert succeeds; the other
+        # does nothing, then waits on the winner's row lock below and compares with it.
+        article_id = session.scalar(
+            insert_ignore(session, models.Article, ["url"])
+            .values(
+                site_id=site_id,
+                url=url,
+                first_seen_at=now,
+                last_fetched_at=now,
+                last_changed_at=now,
+                current_version=1,
+                current_hash=fingerprint,
+            )
+            .returning(models.Article.id)
+        )
+        if article_id is not None:
+            raw_id = _store_version(session, article_id, 1, fetch, article, fingerprint, now)
+            return ArchiveResult(Outcome.NEW_ARTICLE, None, article_id, 1), raw_id
+        row = session.scalar(
+            select(models.Article).where(models.Article.url == url).with_for_update()
+        )
+        assert row is not None  # the conflicting insert committed before our lock
+
+    row.last_fetched_at = max(row.last_fetched_at, now)
+    was_gone = row.gone_at is not None
+    row.gone_at = None
+    if row.current_hash == fingerprint:
+        why = "the article came back after being gone" if was_gone else None
+        return ArchiveResult(Outcome.UNCHANGED, why, row.id, row.current_version), None
+
+    number = row.current_version + 1
+    raw_id = _store_version(session, row.id, number, fetch, article, fingerprint, now)
+    row.current_version = number
+    row.current_hash = fingerprint
+    row.last_changed_at = now
+    return ArchiveResult(Outcome.NEW_VERSION, None, row.id, number), raw_id
+
+
+def _store_version(
+    session: Session,
+    article_id: int,
+    number: int,
+    fetch: Fetch,
+    article: Article,
+    fingerprint: str,
+    now: datetime,
+) -> int | None:
+    raw_id = None
+    if fetch.body:
+        content_type = fetch.headers.get("content-type")
+        raw_id = store_raw(
+            session,
+            fetch.body,
+            content_type=content_type,
+            charset=charset_from_content_type(content_type),
+            now=now,
+        )
+    authors = [a for a in (clean_text(a) for a in article.authors) if a]
+    meta = dict(article.metadata)
+    meta.update(
+        authors=authors,
+        canonical_url=article.canonical_url,
+        image=article.image,
+        url=fetch.final_url or fetch.url,
+    )
+    session.add(
+        models.Version(
+            article_id=article_id,
+            version=number,
+            captured_at=now,
+            title=clean_text(article.title),
+            authors="; ".join(authors) or None,
+            published_at=clean_datetime(article.published_at),
+            modified_at=clean_datetime(article.modified_at),
+            language=(clean_text(article.language) or "")[:35] or None,
+            site_name=clean_text(article.site_name),
+            description=clean_text(article.description),
+            text=clean_text(article.text) or "",
+            paywalled=bool(article.paywalled),
+            paywall_evidence=clean_json(list(article.paywall_evidence)),
+            content_hash=fingerprint,
+            extractor_version=(clean_text(article.extractor_version) or "unknown")[:255],
+            raw_capture_id=raw_id,
+            meta=clean_json(meta),
+        )
+    )
+    session.flush()
+    return raw_id
+
+
+def _site_id(session: Session, url: str, name: str | None, now: datetime) -> int:
+    domain = site_domain(url)[:255]
+    # Race: two crawls meet a new site at once; the unique domain keeps one row.
+    session.execute(
+        insert_ignore(session, models.Site, ["domain"]).values(
+            domain=domain, name=(clean_text(name) or "")[:1000] or None, first_seen_at=now
+        )
+    )
+    return session.scalar(select(models.Site.id).where(models.Site.domain == domain))
+
+
+def _lock_article(session: Session, article_id: int) -> models.Article:
+    return session.scalars(
+        select(models.Article).where(models.Article.id == article_id).with_for_update()
+    ).one()
+
+
+def _known_article(session: Session, fetch: Fetch) -> int | None:
+    """The article a URL was archived as, if any: by its own normalised URL, else by the
+    last fetch of the same URL that reached an article (a page whose canonical differs)."""
+    urls = {normalise_url(u) for u in (fetch.url, fetch.final_url) if u}
+    found = session.scalar(select(models.Article.id).where(models.Article.url.in_(urls)))
+    if found is not None:
+        return found
+    return session.scalar(
+        select(models.Fetch.article_id)
+        .where(models.Fetch.url == fetch.url, models.Fetch.article_id.is_not(None))
+        .order_by(models.Fetch.fetched_at.desc())
+        .limit(1)
+    )
+
+
+def validators(session: Session, url: str) -> dict[str, str]:
+    """Conditional-request headers for ``url`` from its last successful fetch.
+
+    Returns:
+        ``{"If-None-Match": etag, "If-Modified-Since": last_modified}`` with whichever
+        the last 200/304 response of that URL sent; ``{}`` if none.
+    """
+    return validators_for(session, [url]).get(url, {})
+
+
+def validators_for(session: Session, urls: Iterable[str]) -> dict[str, dict[str, str]]:
+    """:func:`validators` for many URLs in one query per thousand URLs."""
+    wanted = list(dict.fromkeys(urls))
+    found: dict[str, dict[str, str]] = {}
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start:start + 1000]
+        rows = session.execute(
+            select(models.Fetch.url, models.Fetch.etag, models.Fetch.last_modified)
+            .where(
+                models.Fetch.url.in_(chunk),
+                models.Fetch.status.in_((200, 304)),
+                (models.Fetch.etag.is_not(None)) | (models.Fetch.last_modified.is_not(None)),
+            )
+            .order_by(models.Fetch.fetched_at)
+        )
+        for row in rows:  # oldest first: the newest fetch of each URL wins
+            headers: dict[str, str] = {}
+            if row.etag:
+                headers["If-None-Match"] = row.etag
+            if row.last_modified:
+                headers["If-Modified-Since"] = row.last_modified
+            found[row.url] = headers
+    return found
+
+
+def start_crawl_run(session: Session, spider: str, args: dict[str, Any]) -> int:
+    """Record the start of a crawl; returns its id."""
+    with session.begin():
+        run = models.CrawlRun(
+            spider=spider,
+            args=clean_json(args),
+            started_at=datetime.now(timezone.utc),
+            status="running",
+            stats={},
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def finish_crawl_run(session: Session, run_id: int, status: str, stats: dict[str, Any]) -> None:
+    """Record how a crawl ended, with its counts."""
+    with session.begin():
+        session.execute(
+            update(models.CrawlRun)
+            .where(models.CrawlRun.id == run_id)
+            .values(
+                finished_at=datetime.now(timezone.utc),
+                status=status[:64],
+                stats=clean_json(stats),
+            )
+        )

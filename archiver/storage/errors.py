@@ -1,0 +1,13 @@
+"""Named storage errors, each with a message a user can act on."""
+
+
+class StorageError(Exception):
+    """Base class of the archive's storage errors."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database cannot be reached (the message names the URL, password hidden)."""
+
+
+class SchemaMissing(StorageError):
+    """The database is reachable but its schema is missing or out of date."""

@@ -1,0 +1,187 @@
+"""The archive's tables (SQLAlchemy 2.0 typed models).
+
+Analysts should read the views (``article_latest``, ``article_versions``, ``fetch_log``)
+made by the migrations; these tables may evolve behind them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from archiver.storage.types import BigIntPK, JSONType, UTCDateTime, intpk
+
+
+class Outcome(StrEnum):
+    """What came of one fetch. Every fetch row has exactly one."""
+
+    NEW_ARTICLE = "new_article"
+    NEW_VERSION = "new_version"
+    UNCHANGED = "unchanged"
+    NOT_MODIFIED = "not_modified"
+    NOT_ARTICLE = "not_article"
+    GONE = "gone"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+# Named constraints, so that Alembic can find and drop them (on SQLite too).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Titles, authors and URLs of any length are stored whole (news-please's varchar(255)
+    # titles break on real pages); every timestamp is timezone-aware.
+    type_annotation_map = {
+        str: Text(),
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[str]: JSONType,
+    }
+
+
+class Site(Base):
+    """A publisher, keyed by its domain (host without ``www.``)."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[intpk]
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str | None] = mapped_column(String(1000))
+    first_seen_at: Mapped[datetime]
+
+
+class Article(Base):
+    """One article, identified by its normalised canonical URL."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[intpk]
+    site_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("sites.id"), index=True)
+    url: Mapped[str] = mapped_column(unique=True)
+    first_seen_at: Mapped[datetime]
+    last_fetched_at: Mapped[datetime]
+    #: When the current version was captured.
+    last_changed_at: Mapped[datetime]
+    #: Set when the page answered 404/410 after having been archived; cleared if it returns.
+    gone_at: Mapped[datetime | None]
+    current_version: Mapped[int]
+    #: The content fingerprint of the current version; compared under a row lock.
+    current_hash: Mapped[str] = mapped_column(String(64))
+
+    site: Mapped[Site] = relationship()
+
+
+class RawCapture(Base):
+    """A response body, zstd-compressed, stored once per distinct body."""
+
+    __tablename__ = "raw_captures"
+
+    id: Mapped[intpk]
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int]
+    compressed_size: Mapped[int]
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    charset: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Version(Base):
+    """One snapshot of an article, made only when its content fingerprint changed."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("article_id", "version", name="uq_versions_article_id_version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[intpk]
+    article_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("articles.id"))
+    version: Mapped[int]
+    captured_at: Mapped[datetime]
+    title: Mapped[str | None]
+    #: Author names joined with "; " (the list is also in ``metadata["authors"]``).
+    authors: Mapped[str | None]
+    published_at: Mapped[datetime | None]
+    modified_at: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(String(35))
+    site_name: Mapped[str | None]
+    description: Mapped[str | None]
+    text: Mapped[str]
+    paywalled: Mapped[bool]
+    paywall_evidence: Mapped[list[str]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    extractor_version: Mapped[str] = mapped_column(String(255))
+    raw_capture_id: Mapped[int | None] = mapped_column(
+        BigIntPK, ForeignKey("raw_captures.id"), index=True
+    )
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata")
+
+
+class CrawlRun(Base):
+    """One crawl: a spider, its arguments, when, how it ended, its counts."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[intpk]
+    spider: Mapped[str] = mapped_column(String(255))
+    args: Mapped[dict[str, Any]]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    #: running, finished, failed (or Scrapy's close reason).
+    status: Mapped[str] = mapped_column(String(64))
+    stats: Mapped[dict[str, Any]]
+
+
+class Fetch(Base):
+    """Every attempt to fetch a URL, whatever its outcome."""
+
+    __tablename__ = "fetches"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN (" + ", ".join(f"'{o.value}'" for o in Outcome) + ")", name="outcome"
+        ),
+        Index("ix_fetches_url_fetched_at", "url", "fetched_at"),
+    )
+
+    id: Mapped[intpk]
+    #: Made by the crawler with the fetch; writing the same fetch twice changes nothing.
+    uid: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str]
+    final_url: Mapped[str | None]
+    status: Mapped[int | None]
+    fetched_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None]
+    article_id: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("articles.id"), index=True)
+    #: The version this fetch made or found unchanged.
+    version: Mapped[int | None]
+    raw_capture_id: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("raw_captures.id"))
+    crawl_run_id: Mapped[int | None] = mapped_column(
+        BigIntPK, ForeignKey("crawl_runs.id"), index=True
+    )
+    etag: Mapped[str | None]
+    last_modified: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    headers: Mapped[dict[str, Any]]

@@ -44,6 +44,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_TIMEOUT = 30
+#: Verify TLS certificates against the system trust store (Scrapy does not by default).
+DOWNLOAD_VERIFY_CERTIFICATES = True
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 TELNETCONSOLE_ENABLED = False
@@ -55,3 +57,28 @@ REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("ARCHIVER_LOG_LEVEL", "INFO")
+
+# --- crawling (each overridable with -s) -----------------------------------------------
+
+#: Database writes that fail with a transient error are retried this many times, waiting
+#: ARCHIVER_DB_RETRY_BACKOFF seconds and doubling; then the crawl spools and stops.
+ARCHIVER_DB_RETRY_TIMES = 5
+ARCHIVER_DB_RETRY_BACKOFF = 1.0
+#: Threads writing to the database (0: one for SQLite, four for PostgreSQL).
+ARCHIVER_WRITER_THREADS = 0
+#: Send If-None-Match / If-Modified-Since stored by the last fetch of each article URL.
+ARCHIVER_CONDITIONAL_REQUESTS = True
+#: Wait before an HTTP retry: Retry-After if the server sent one (giving up on the URL
+#: when it asks for more than ARCHIVER_RETRY_AFTER_MAX), else BACKOFF * 2**attempt.
+ARCHIVER_RETRY_BACKOFF = 1.0
+ARCHIVER_RETRY_BACKOFF_MAX = 60.0
+ARCHIVER_RETRY_AFTER_MAX = 300.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "archiver.middlewares.BackoffRetryMiddleware": 550,
+    "archiver.middlewares.ConditionalRequestMiddleware": 580,
+}
+ITEM_PIPELINES = {
+    "archiver.pipelines.ArchivePipeline": 300,
+}

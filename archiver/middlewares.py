@@ -1,0 +1,161 @@
+"""Downloader middlewares: conditional requests, and retries that back off.
+
+Both read their settings in ``from_crawler``; the database engine of the conditional
+middleware is made when the spider opens and disposed of when it closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from scrapy import signals
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Request, Response
+from sqlalchemy.exc import DBAPIError
+
+logger = logging.getLogger(__name__)
+
+_VALIDATOR_HEADERS = ("If-None-Match", "If-Modified-Since")
+
+
+class ConditionalRequestMiddleware:
+    """Send ``If-None-Match`` / ``If-Modified-Since`` from the last fetch of a URL.
+
+    Only article requests (``meta["archiver_kind"] == "article"``) get validators; a 304
+    then reaches the pipeline, which records ``not_modified`` without extraction. The
+    lookup runs on a thread, never on the reactor. A redirect drops the validators: they
+    belong to the URL first asked for.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        if not crawler.settings.getbool("ARCHIVER_CONDITIONAL_REQUESTS", True):
+            raise NotConfigured
+        self.database_url = crawler.settings.get("ARCHIVER_DATABASE_URL")
+        self.Session: Any = None
+        self.stats = crawler.stats
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ConditionalRequestMiddleware:
+        return cls(crawler)
+
+    def spider_opened(self, spider: Any) -> None:
+        from archiver.storage.session import make_engine, make_sessionmaker
+
+        self.engine = make_engine(self.database_url)
+        self.Session = make_sessionmaker(self.engine)
+        self.executor = ThreadPoolExecutor(4, thread_name_prefix="archiver-validators")
+
+    def spider_closed(self, spider: Any) -> None:
+        if self.Session is not None:
+            self.executor.shutdown(wait=True)
+            self.engine.dispose()
+            self.Session = None
+
+    def _lookup(self, url: str) -> dict[str, str]:
+        from archiver.storage.archive import validators
+
+        with self.Session() as session:
+            return validators(session, url)
+
+    async def process_request(self, request: Request) -> None:
+        if request.meta.get("archiver_kind") != "article" or self.Session is None:
+            return None
+        if request.meta.get("redirect_urls"):
+            if request.meta.pop("archiver_conditional", False):
+                for name in _VALIDATOR_HEADERS:
+                    request.headers.pop(name, None)
+            return None
+        if request.meta.get("archiver_conditional") is not None:
+            return None  # a retry of a request already looked up
+        try:
+            found = await asyncio.wrap_future(self.executor.submit(self._lookup, request.url))
+        except DBAPIError as exc:
+            # The pipeline deals with a database that went away; a fetch without
+            # validators is only a full fetch.
+            logger.warning("No validators for %s: %s", request.url, exc.orig or exc)
+            found = {}
+        request.meta["archiver_conditional"] = bool(found)
+        for name, value in found.items():
+            request.headers.setdefault(name, value)
+        if found:
+            self.stats.inc_value("archiver/conditional_requests")
+        return None
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries, plus waiting before each retry.
+
+    Scrapy retries at once, which hammers a server that said 429 or 503. This waits what
+    ``Retry-After`` asks (up to ``ARCHIVER_RETRY_AFTER_MAX``; a longer wait gives up on
+    the URL), otherwise ``ARCHIVER_RETRY_BACKOFF * 2**n`` seconds, capped at
+    ``ARCHIVER_RETRY_BACKOFF_MAX``. The wait holds the request, not the reactor.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.backoff = settings.getfloat("ARCHIVER_RETRY_BACKOFF", 1.0)
+        self.backoff_max = settings.getfloat("ARCHIVER_RETRY_BACKOFF_MAX", 60.0)
+        self.retry_after_max = settings.getfloat("ARCHIVER_RETRY_AFTER_MAX", 300.0)
+
+    def _delay(self, request: Request, response: Response | None) -> float | None:
+        if response is not None:
+            asked = retry_after_seconds(response.headers.get("Retry-After"))
+            if asked is not None:
+                return asked if asked <= self.retry_after_max else None
+        retries = request.meta.get("retry_times", 0)
+        return min(self.backoff * 2**retries, self.backoff_max)
+
+    async def process_response(self, request: Request, response: Response) -> Any:  # type: ignore[override]
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        delay = self._delay(request, response)
+        if delay is None:
+            logger.info(
+                "Not retrying %s: Retry-After %s is longer than %.0fs",
+                request.url, response.headers.get("Retry-After"), self.retry_after_max,
+            )
+            return response
+        retry = self._retry(request, f"HTTP {response.status}")
+        if retry is None:
+            return response
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return retry
+
+    async def process_exception(self, request: Request, exception: Exception) -> Any:  # type: ignore[override]
+        if not isinstance(exception, self.exceptions_to_retry) or request.meta.get(
+            "dont_retry", False
+        ):
+            return None
+        retry = self._retry(request, exception)
+        if retry is None:
+            return None
+        delay = self._delay(request, None) or 0
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return retry

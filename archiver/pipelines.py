@@ -1,0 +1,320 @@
+"""The archive pipeline: every Fetch is extracted off the reactor and archived.
+
+Thin by design: it decides what needs extraction, runs :func:`archiver.extract.extract`
+in a process pool, and hands fetch and article to :func:`archiver.storage.archive.archive`
+on writer threads. The reactor thread only moves bytes. If the database stays
+unreachable, fetched pages go to a spool file and the crawl stops with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import dataclasses
+import logging
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from scrapy import signals
+from scrapy.utils.defer import deferred_from_coro
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from archiver.extract import Article
+from archiver.items import Fetch
+from archiver.spiders.news import OUTCOME_KEY, REASON_KEY
+from archiver.spool import SpoolWriter
+from archiver.storage.archive import Outcome, archive, finish_crawl_run, start_crawl_run
+from archiver.storage.errors import StorageError
+from archiver.storage.session import check_database, make_engine, make_sessionmaker
+from archiver.workers import default_workers, extract_page, make_pool
+
+logger = logging.getLogger(__name__)
+
+#: Exit status of a crawl that stopped because the database stayed unreachable
+#: (EX_TEMPFAIL: try again later, after `archiver replay`).
+EXIT_DATABASE_UNAVAILABLE = 75
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml", "text/plain")
+_BINARY_MAGIC = {
+    b"%PDF": "application/pdf",
+    b"\x89PNG": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF8": "image/gif",
+    b"PK\x03\x04": "application/zip",
+}
+
+#: Counts kept for the crawl-run row and the closing log line, from Outcome values.
+_COUNT_NAMES = {
+    Outcome.NEW_ARTICLE: "new_articles",
+    Outcome.NEW_VERSION: "new_versions",
+    Outcome.UNCHANGED: "unchanged",
+    Outcome.NOT_MODIFIED: "not_modified",
+    Outcome.NOT_ARTICLE: "not_articles",
+    Outcome.GONE: "gone",
+    Outcome.SKIPPED: "skipped",
+    Outcome.ERROR: "errors",
+}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error may go away by itself (server restarting, network, lock).
+
+    An IntegrityError or a programming error is a bug: retrying it would only hide it.
+    """
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def triage(fetch: Fetch) -> tuple[Outcome | None, str | None, bool]:
+    """What can be decided about a fetch before extraction.
+
+    Returns:
+        ``(outcome, reason, extract)``: an outcome the pipeline decides itself (None
+        lets :func:`archive` decide), its reason, and whether the body needs extraction.
+    """
+    meta_outcome = fetch.meta.get(OUTCOME_KEY)
+    if meta_outcome:  # a listing (sitemap, feed, ...): the spider said what it was
+        return Outcome(meta_outcome), fetch.meta.get(REASON_KEY), False
+    if fetch.error:
+        return Outcome.ERROR, fetch.error, False
+    status = fetch.status or 0
+    if status == 304 or status >= 400:
+        return None, None, False  # not_modified, gone or error: the archive's rule decides
+    if not 200 <= status < 300:
+        return Outcome.ERROR, f"unexpected HTTP status {status}", False
+    body = fetch.body or b""
+    if not body.strip(b" \t\r\n\x00"):
+        return Outcome.SKIPPED, f"empty body (HTTP {status})", False
+    content_type = (fetch.content_type or "").split(";")[0].strip().lower()
+    if content_type and not content_type.startswith(_HTML_TYPES):
+        return Outcome.SKIPPED, f"not a web page: {content_type}", False
+    for magic, kind in _BINARY_MAGIC.items():
+        if body.startswith(magic):
+            return Outcome.SKIPPED, f"not a web page: looks like {kind}", False
+    return None, None, True
+
+
+class ArchivePipeline:
+    """Extract in worker processes, archive on writer threads, spool if the DB is gone."""
+
+    def __init__(self, crawler: Any) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.database_url: str = settings.get("ARCHIVER_DATABASE_URL")
+        self.workers = settings.getint("ARCHIVER_EXTRACT_WORKERS") or default_workers()
+        self.writer_threads = settings.getint("ARCHIVER_WRITER_THREADS")
+        self.retry_times = settings.getint("ARCHIVER_DB_RETRY_TIMES", 5)
+        self.retry_backoff = settings.getfloat("ARCHIVER_DB_RETRY_BACKOFF", 1.0)
+        self.spool_dir = Path(settings.get("ARCHIVER_SPOOL_DIR") or "spool")
+        self.counts: dict[str, int] = {"fetched": 0, **{n: 0 for n in _COUNT_NAMES.values()}}
+        self.counts.update(duplicates=0, spooled=0)
+        self.run_id: int | None = None
+        self.started = time.monotonic()
+        self._db_down = threading.Event()
+        self._summary: str | None = None
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ArchivePipeline:
+        return cls(crawler)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.engine = make_engine(self.database_url)
+        check_database(self.engine)  # a clear StorageError before anything is fetched
+        self.Session = make_sessionmaker(self.engine)
+        args = getattr(spider, "crawl_args", {})
+        with self.Session() as session:
+            self.run_id = start_crawl_run(session, spider.name, args)
+        writers = self.writer_threads or (
+            1 if self.engine.dialect.name == "sqlite" else 4  # SQLite has one writer anyway
+        )
+        self.writer = ThreadPoolExecutor(writers, thread_name_prefix="archiver-writer")
+        self.pool = make_pool(self.workers)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.spool = SpoolWriter(
+            self.spool_dir / f"{spider.name}-run{self.run_id}-{stamp}-{os.getpid()}.jsonl"
+        )
+        logger.info(
+            "Crawl run %s: archiving into %s, %d extraction workers, %d writer threads",
+            self.run_id, self.engine.url.render_as_string(hide_password=True),
+            self.workers, writers,
+        )
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Fetch):
+            return item
+        fetch = item
+        self.counts["fetched"] += 1
+        self.stats.inc_value("archiver/fetched")
+        outcome, reason, needs_extraction = triage(fetch)
+        article: Article | None = None
+        if needs_extraction:
+            article, outcome, reason = await self._extract(fetch)
+        await self._archive(fetch, article, outcome, reason)
+        # Downstream (feed exports, debug logging of scraped items) needs no body.
+        return dataclasses.replace(fetch, body=None)
+
+    async def _extract(self, fetch: Fetch) -> tuple[Article | None, Outcome | None, str | None]:
+        assert fetch.body is not None
+        url = fetch.final_url or fetch.url
+        try:
+            future = self.pool.submit(extract_page, fetch.body, url, fetch.content_type)
+            article = await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            # A worker died (a crash in a C extension on a hostile page): record the page,
+            # start a new pool, go on.
+            logger.error("Extraction worker died on %s; restarting the pool", url)
+            self.pool.shutdown(wait=False, cancel_futures=False)
+            self.pool = make_pool(self.workers)
+            return None, Outcome.ERROR, "extraction worker crashed on this page"
+        except Exception as exc:
+            logger.exception("Extraction failed on %s", url)
+            return None, Outcome.ERROR, f"extraction failed: {type(exc).__name__}: {exc}"
+        if article is None:
+            return None, None, "no article text found"
+        return article, None, None
+
+    async def _archive(
+        self, fetch: Fetch, article: Article | None, outcome: Outcome | None, reason: str | None
+    ) -> None:
+        if self._db_down.is_set():
+            await self._spool(fetch, article, outcome, reason)
+            return
+        try:
+            result = await asyncio.wrap_future(
+                self.writer.submit(self._write, fetch, article, outcome, reason)
+            )
+        except Exception as exc:
+            # Nothing fetched is lost: the page goes to the spool whatever went wrong.
+            await self._spool(fetch, article, outcome, reason)
+            if is_transient(exc):
+                self._database_gone(exc)
+                return
+            raise
+        if result.duplicate:
+            self.counts["duplicates"] += 1
+            self.stats.inc_value("archiver/fetch/duplicate")
+            return
+        self.counts[_COUNT_NAMES[result.outcome]] += 1
+        self.stats.inc_value(f"archiver/fetch/{result.outcome.value}")
+        if result.outcome in (Outcome.ERROR, Outcome.GONE):
+            logger.info("%s: %s (%s)", result.outcome.value, fetch.url, result.reason)
+
+    def _write(
+        self, fetch: Fetch, article: Article | None, outcome: Outcome | None, reason: str | None
+    ) -> Any:
+        """Archive one fetch on a writer thread, retrying transient errors with backoff."""
+        delay = self.retry_backoff
+        for attempt in range(self.retry_times + 1):
+            try:
+                with self.Session() as session:
+                    return archive(
+                        session, fetch, article,
+                        crawl_run_id=self.run_id, outcome=outcome, reason=reason,
+                    )
+            except DBAPIError as exc:
+                if not is_transient(exc) or self._db_down.is_set() or attempt == self.retry_times:
+                    raise
+                logger.warning(
+                    "Database write failed (attempt %d of %d), retrying in %.1fs: %s",
+                    attempt + 1, self.retry_times + 1, delay, str(exc.orig).strip().splitlines()[0]
+                    if exc.orig else exc,
+                )
+                self._db_down.wait(delay)  # wakes early if another writer gave up
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    async def _spool(
+        self, fetch: Fetch, article: Article | None, outcome: Outcome | None, reason: str | None
+    ) -> None:
+        # On a thread of its own: the writer threads may be stuck retrying.
+        await asyncio.to_thread(
+            self.spool.write, fetch, article,
+            outcome=outcome.value if outcome else None, reason=reason, crawl_run_id=self.run_id,
+        )
+        self.counts["spooled"] += 1
+        self.stats.inc_value("archiver/spooled")
+
+    def _database_gone(self, exc: BaseException) -> None:
+        if self._db_down.is_set():
+            return
+        self._db_down.set()
+        logger.error(
+            "The database stayed unreachable after %d attempts (%s); stopping the crawl. "
+            "Fetched pages are spooled to %s: load them later with `archiver replay %s`",
+            self.retry_times + 1, exc, self.spool.path, self.spool.path,
+        )
+        # Not awaited: closing waits for in-flight items, this one among them.
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_unavailable"))
+
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        if not hasattr(self, "writer"):
+            return  # open_spider failed: nothing to close
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        status = "database_unavailable" if self._db_down.is_set() else reason
+        self.counts["seconds"] = round(time.monotonic() - self.started, 1)
+        if not self._db_down.is_set():
+            try:
+                await asyncio.wrap_future(self.writer.submit(self._finish_run, status))
+            except DBAPIError as exc:
+                logger.error("Could not record the end of crawl run %s: %s", self.run_id, exc)
+                self._db_down.set()
+                status = "database_unavailable"
+        self.writer.shutdown(wait=True)
+        self.spool.close()
+        self.engine.dispose()
+        c = self.counts
+        self._summary = (
+            f"Crawl run {self.run_id} {status}: {c['fetched']} fetched, "
+            f"{c['new_articles']} new articles, {c['new_versions']} new versions, "
+            f"{c['unchanged']} unchanged, {c['not_modified']} not modified, "
+            f"{c['not_articles']} not articles, {c['gone']} gone, {c['skipped']} skipped, "
+            f"{c['errors']} errors"
+        )
+        if c["duplicates"]:
+            self._summary += f", {c['duplicates']} already archived"
+        if self.spool.count:
+            self._summary += (
+                f"; {self.spool.count} fetches spooled to {self.spool.path}, "
+                f"load them with `archiver replay {self.spool.path}`"
+            )
+        if self._db_down.is_set():
+            _exit_at_shutdown(EXIT_DATABASE_UNAVAILABLE)
+
+    def _finish_run(self, status: str) -> None:
+        with self.Session() as session:
+            finish_crawl_run(session, self.run_id, status, dict(self.counts))
+
+    def engine_stopped(self) -> None:
+        # After Scrapy's own "Spider closed" line, so the summary is the last line.
+        if self._summary:
+            (logger.error if self._db_down.is_set() else logger.info)(self._summary)
+
+
+def _exit_at_shutdown(code: int) -> None:
+    """Make the process exit with ``code`` once the reactor has stopped.
+
+    ``scrapy crawl`` exits 0 whenever the spider started, however it closed; a crawl
+    that could not write what it fetched must fail for the scheduler that ran it.
+    """
+
+    def _exit() -> None:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    atexit.register(_exit)

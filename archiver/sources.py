@@ -1,0 +1,127 @@
+"""Publishers declared as data: the sources file that ``-a source=NAME`` reads.
+
+A source reads like Fundus's publisher declarations::
+
+    [[source]]
+    name = "example-news"
+    domains = ["example.com", "www.example.com"]
+    sitemaps = ["https://www.example.com/news-sitemap.xml"]
+    feeds = ["https://www.example.com/rss.xml"]
+    start_pages = ["https://www.example.com/world/"]
+    article_pattern = '^https://www\\.example\\.com/\\d{4}/\\d{2}/'
+    depth = 1
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from archiver.urls import site_domain
+
+
+class SourcesError(Exception):
+    """The sources file is missing, unreadable, or does not declare what was asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One publisher: where its articles are listed, and which URLs are articles."""
+
+    name: str
+    domains: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    start_pages: tuple[str, ...] = ()
+    #: Regular expression (searched) that article URLs match; links from start pages that
+    #: match are fetched as articles, the others are followed up to ``depth`` levels.
+    article_pattern: str | None = None
+    #: How many levels of non-article links to follow from the start pages (0: none).
+    depth: int = 0
+    urls: tuple[str, ...] = field(default=())
+
+    def is_article_url(self, url: str) -> bool:
+        return bool(self.article_pattern and re.search(self.article_pattern, url))
+
+    def allows(self, url: str) -> bool:
+        """Whether ``url`` is on one of the source's domains (any, if none are declared)."""
+        if not self.domains:
+            return True
+        domain = site_domain(url)
+        return any(
+            domain == site_domain(f"http://{d}") or domain.endswith("." + site_domain(f"http://{d}"))
+            for d in self.domains
+        )
+
+
+_LIST_KEYS = ("domains", "sitemaps", "feeds", "start_pages", "urls")
+
+
+def _source_from_table(table: dict, where: str) -> Source:
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SourcesError(f"{where}: every [[source]] needs a name")
+    values: dict = {"name": name.strip()}
+    for key in _LIST_KEYS:
+        raw = table.get(key, [])
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            raise SourcesError(f"{where}: source {name!r}: {key} must be a list of strings")
+        values[key] = tuple(v.strip() for v in raw if v.strip())
+    for key in ("sitemaps", "feeds", "start_pages", "urls"):
+        for url in values[key]:
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise SourcesError(f"{where}: source {name!r}: {key}: not an http(s) URL: {url}")
+    pattern = table.get("article_pattern")
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise SourcesError(
+                f"{where}: source {name!r}: bad article_pattern {pattern!r}: {exc}"
+            ) from exc
+    values["article_pattern"] = pattern
+    depth = table.get("depth", 0)
+    if not isinstance(depth, int) or depth < 0:
+        raise SourcesError(f"{where}: source {name!r}: depth must be a non-negative integer")
+    values["depth"] = depth
+    unknown = set(table) - {"name", "article_pattern", "depth", *_LIST_KEYS}
+    if unknown:
+        raise SourcesError(f"{where}: source {name!r}: unknown keys {sorted(unknown)}")
+    return Source(**values)
+
+
+def load_sources(path: str | Path) -> dict[str, Source]:
+    """All sources declared in a TOML file, by name."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SourcesError(
+            f"sources file {path} not found (set ARCHIVER_SOURCES or -s ARCHIVER_SOURCES=...)"
+        ) from exc
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SourcesError(f"cannot read sources file {path}: {exc}") from exc
+    tables = data.get("source", [])
+    if not isinstance(tables, list):
+        raise SourcesError(f"{path}: sources are declared as [[source]] tables")
+    sources: dict[str, Source] = {}
+    for table in tables:
+        source = _source_from_table(table, str(path))
+        if source.name in sources:
+            raise SourcesError(f"{path}: source {source.name!r} is declared twice")
+        sources[source.name] = source
+    return sources
+
+
+def get_source(path: str | Path, name: str) -> Source:
+    sources = load_sources(path)
+    try:
+        return sources[name]
+    except KeyError:
+        known = ", ".join(sorted(sources)) or "none"
+        raise SourcesError(f"no source named {name!r} in {path} (known: {known})") from None

@@ -1,0 +1,1 @@
+"""Spiders: where articles come from. ``news`` is the generic one."""

@@ -1,0 +1,363 @@
+"""The generic ``news`` spider: sitemaps, feeds, URL lists, robots.txt and declared sources.
+
+Usage (several values comma-separated, arguments combinable)::
+
+    scrapy crawl news -a sitemap=https://example.com/sitemap.xml
+    scrapy crawl news -a feed=https://example.com/rss.xml
+    scrapy crawl news -a url=https://example.com/2024/05/01/story.html
+    scrapy crawl news -a site=https://example.com/          # sitemaps from robots.txt
+    scrapy crawl news -a source=example-news                # from sources.toml
+    scrapy crawl news -a sitemap=... -a limit=100           # at most 100 article pages
+
+The spider only finds pages and turns responses (and failures) into
+:class:`~archiver.items.Fetch` items; deciding what a page is and archiving it is the
+pipeline's job. Every listing (sitemap, feed, robots.txt, start page) is a fetch too, so
+a malformed sitemap leaves a row saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response
+from twisted.python.failure import Failure
+
+from archiver.feeds import parse_feed
+from archiver.items import Fetch
+from archiver.sitemaps import parse_sitemap, sitemaps_from_robots
+from archiver.sources import Source, SourcesError, get_source
+from archiver.urls import normalise_url, same_site
+
+logger = logging.getLogger(__name__)
+
+#: Statuses an article callback sees instead of Scrapy dropping them: a 304 is an
+#: outcome, and so are 404/410 (gone) and any other error that survived retries.
+#: Redirect codes are absent so that RedirectMiddleware still follows them.
+HANDLED_STATUSES = [304, *range(400, 600)]
+
+#: Fetch.meta keys through which the spider tells the pipeline what it decided.
+OUTCOME_KEY = "outcome"
+REASON_KEY = "reason"
+
+
+class UsageError(ValueError):
+    """The spider was started without anything to crawl, or with a bad argument."""
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def describe_failure(failure: Failure) -> str:
+    """A one-line reason for a failed download."""
+    exc = failure.value
+    name = type(exc).__name__
+    message = str(exc).strip()
+    if isinstance(exc, IgnoreRequest) and "max redirections" in message:
+        return "redirect loop: max redirections reached"
+    if "larger than download max size" in message or "max size" in message:
+        return f"too large: {message}"
+    return f"{name}: {message}" if message else name
+
+
+def _headers(response: Response) -> dict[str, str]:
+    out = {}
+    for name, values in response.headers.items():
+        if values:
+            out[name.decode("latin-1").lower()] = values[-1].decode("latin-1")
+    return out
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(
+        self,
+        sitemap: str = "",
+        feed: str = "",
+        url: str = "",
+        site: str = "",
+        source: str = "",
+        limit: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sitemap_urls = _split(sitemap)
+        self.feed_urls = _split(feed)
+        self.article_urls = _split(url)
+        self.site_urls = _split(site)
+        self.source_names = _split(source)
+        try:
+            self.limit = int(limit) if limit else None
+        except ValueError:
+            raise UsageError(f"limit must be an integer, not {limit!r}") from None
+        for u in [*self.sitemap_urls, *self.feed_urls, *self.article_urls, *self.site_urls]:
+            if urlsplit(u).scheme not in ("http", "https"):
+                raise UsageError(f"not an http(s) URL: {u!r}")
+        if not (
+            self.sitemap_urls or self.feed_urls or self.article_urls or self.site_urls
+            or self.source_names
+        ):
+            raise UsageError(
+                "nothing to crawl: give -a sitemap=URL, -a feed=URL, -a url=URL, "
+                "-a site=URL or -a source=NAME"
+            )
+        #: The arguments as given, for the crawl-run row.
+        self.crawl_args = {
+            k: v
+            for k, v in {
+                "sitemap": self.sitemap_urls, "feed": self.feed_urls, "url": self.article_urls,
+                "site": self.site_urls, "source": self.source_names, "limit": self.limit,
+            }.items()
+            if v
+        }
+        self.sources: list[Source] = []
+        self._seen_articles: set[str] = set()
+        self._seen_listings: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        path = crawler.settings.get("ARCHIVER_SOURCES")
+        try:
+            spider.sources = [get_source(path, name) for name in spider.source_names]
+        except SourcesError as exc:
+            raise UsageError(str(exc)) from exc
+        return spider
+
+    # --- requests -------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self._start_requests():
+            yield request
+
+    def _start_requests(self) -> Iterable[Request]:
+        for u in self.sitemap_urls:
+            yield from self._listing(u, "sitemap", {})
+        for u in self.feed_urls:
+            yield from self._listing(u, "feed", {})
+        for u in self.site_urls:
+            yield from self._robots(u, {})
+        for u in self.article_urls:
+            yield from self._article(u, {"via": "url"})
+        for source in self.sources:
+            origin = {"source": source.name}
+            for u in source.sitemaps:
+                yield from self._listing(u, "sitemap", origin, source)
+            for u in source.feeds:
+                yield from self._listing(u, "feed", origin, source)
+            for u in source.start_pages:
+                yield from self._listing(u, "start_page", origin, source, depth=source.depth)
+            for u in source.urls:
+                yield from self._article(u, {**origin, "via": "url"})
+
+    def _robots(self, site: str, origin: dict[str, Any]) -> Iterable[Request]:
+        url = urljoin(site, "/robots.txt")
+        if url in self._seen_listings:
+            return
+        self._seen_listings.add(url)
+        yield Request(
+            url,
+            callback=self.parse_robots,
+            errback=self.listing_failed,
+            dont_filter=True,
+            meta={
+                "dont_obey_robotstxt": True,
+                "handle_httpstatus_list": HANDLED_STATUSES,
+                "archiver_kind": "robots",
+                "archiver_origin": origin,
+            },
+        )
+
+    def _listing(
+        self,
+        url: str,
+        kind: str,
+        origin: dict[str, Any],
+        source: Source | None = None,
+        depth: int = 0,
+    ) -> Iterable[Request]:
+        if url in self._seen_listings:
+            return
+        self._seen_listings.add(url)
+        callback = {
+            "sitemap": self.parse_sitemap, "feed": self.parse_feed,
+            "start_page": self.parse_start_page,
+        }[kind]
+        yield Request(
+            url,
+            callback=callback,
+            errback=self.listing_failed,
+            dont_filter=True,
+            # Listings first: they say what to fetch; articles are queued behind them.
+            priority=10,
+            meta={
+                "handle_httpstatus_list": HANDLED_STATUSES,
+                "archiver_kind": kind,
+                "archiver_origin": origin,
+                "archiver_source": source,
+                "archiver_depth": depth,
+            },
+        )
+
+    def _article(
+        self, url: str, meta: dict[str, Any], source: Source | None = None
+    ) -> Iterable[Request]:
+        if source is not None and not source.allows(url):
+            self.crawler.stats.inc_value("archiver/skipped/offsite")
+            return
+        key = normalise_url(url)
+        if key in self._seen_articles:
+            # A second sitemap entry (or a tracking-parameter variant) of the same page.
+            self.crawler.stats.inc_value("archiver/skipped/duplicate_url")
+            return
+        if self.limit is not None and len(self._seen_articles) >= self.limit:
+            self.crawler.stats.inc_value("archiver/skipped/limit")
+            return
+        self._seen_articles.add(key)
+        yield Request(
+            url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            dont_filter=True,
+            meta={
+                "handle_httpstatus_list": HANDLED_STATUSES,
+                "archiver_kind": "article",
+                "archiver_origin": meta,
+            },
+        )
+
+    # --- callbacks ------------------------------------------------------------------------
+
+    def _fetch(self, response: Response, **extra: Any) -> Fetch:
+        request = response.request
+        assert request is not None
+        redirects = request.meta.get("redirect_urls") or [request.url]
+        meta = {"kind": request.meta.get("archiver_kind", "article")}
+        meta.update(request.meta.get("archiver_origin") or {})
+        meta.update(extra)
+        return Fetch(
+            url=redirects[0],
+            final_url=response.url,
+            status=response.status,
+            headers=_headers(response),
+            body=response.body,
+            meta=meta,
+        )
+
+    def parse_article(self, response: Response) -> Iterable[Fetch]:
+        yield self._fetch(response)
+
+    def article_failed(self, failure: Failure) -> Iterable[Fetch]:
+        request = failure.request  # type: ignore[attr-defined]
+        if isinstance(failure.value, IgnoreRequest) and "robots.txt" in str(failure.value):
+            self.crawler.stats.inc_value("archiver/skipped/robots")
+            return
+        reason = describe_failure(failure)
+        logger.info("Fetch failed: %s: %s", request.url, reason)
+        meta = {"kind": request.meta.get("archiver_kind", "article")}
+        meta.update(request.meta.get("archiver_origin") or {})
+        redirects = request.meta.get("redirect_urls") or [request.url]
+        yield Fetch(url=redirects[0], final_url=request.url, error=reason, meta=meta)
+
+    listing_failed = article_failed
+
+    def _listing_error(self, response: Response) -> Fetch | None:
+        if response.status >= 400:
+            return self._fetch(
+                response, **{OUTCOME_KEY: "error", REASON_KEY: f"HTTP {response.status}"}
+            )
+        return None
+
+    def parse_robots(self, response: Response) -> Iterable[Any]:
+        origin = response.meta.get("archiver_origin") or {}
+        sitemaps = sitemaps_from_robots(response.body) if response.status < 400 else []
+        if not sitemaps:
+            sitemaps = [urljoin(response.url, "/sitemap.xml")]
+            reason = "robots.txt lists no sitemap; trying /sitemap.xml"
+        else:
+            reason = f"robots.txt lists {len(sitemaps)} sitemap(s)"
+        yield self._fetch(response, **{OUTCOME_KEY: "not_article", REASON_KEY: reason})
+        for u in sitemaps:
+            yield from self._listing(u, "sitemap", origin)
+
+    def parse_sitemap(self, response: Response) -> Iterable[Any]:
+        failed = self._listing_error(response)
+        if failed:
+            yield failed
+            return
+        source = response.meta.get("archiver_source")
+        origin = response.meta.get("archiver_origin") or {}
+        sitemap = parse_sitemap(response.body)
+        what = {"urlset": "sitemap", "sitemapindex": "sitemap index", "text": "text sitemap"}
+        reason = f"{what.get(sitemap.kind, 'not a sitemap')}: {len(sitemap.entries)} entries"
+        if sitemap.problem:
+            self.crawler.stats.inc_value("archiver/listing/malformed")
+            logger.warning("Sitemap %s: %s (%s)", response.url, sitemap.problem, reason)
+            reason = f"{sitemap.problem}; {reason}"
+        yield self._fetch(
+            response,
+            **{OUTCOME_KEY: "error" if sitemap.problem else "not_article", REASON_KEY: reason},
+        )
+        for entry in sitemap.entries:
+            if sitemap.is_index:
+                yield from self._listing(entry.loc, "sitemap", origin, source)
+            else:
+                meta = {**origin, "via": "sitemap", "listed_in": response.url, **entry.meta()}
+                yield from self._article(entry.loc, meta, source)
+
+    def parse_feed(self, response: Response) -> Iterable[Any]:
+        failed = self._listing_error(response)
+        if failed:
+            yield failed
+            return
+        source = response.meta.get("archiver_source")
+        origin = response.meta.get("archiver_origin") or {}
+        feed = parse_feed(response.body, base_url=response.url)
+        reason = f"{feed.kind} feed: {len(feed.entries)} entries"
+        if feed.problem:
+            self.crawler.stats.inc_value("archiver/listing/malformed")
+            logger.warning("Feed %s: %s (%s)", response.url, feed.problem, reason)
+            reason = f"{feed.problem}; {reason}"
+        yield self._fetch(
+            response,
+            **{OUTCOME_KEY: "error" if feed.problem else "not_article", REASON_KEY: reason},
+        )
+        for entry in feed.entries:
+            meta = {**origin, "via": "feed", "listed_in": response.url, **entry.meta()}
+            yield from self._article(entry.link, meta, source)
+
+    def parse_start_page(self, response: Response) -> Iterable[Any]:
+        failed = self._listing_error(response)
+        if failed:
+            yield failed
+            return
+        source: Source | None = response.meta.get("archiver_source")
+        origin = response.meta.get("archiver_origin") or {}
+        depth = response.meta.get("archiver_depth", 0)
+        articles = followed = 0
+        requests: list[Request] = []
+        if isinstance(response, scrapy.http.TextResponse):
+            for href in response.css("a::attr(href)").getall():
+                link = response.urljoin(href.strip())
+                if urlsplit(link).scheme not in ("http", "https"):
+                    continue
+                if source is not None and source.is_article_url(link):
+                    meta = {**origin, "via": "start_page", "listed_in": response.url}
+                    new = list(self._article(link, meta, source))
+                    articles += len(new)
+                    requests += new
+                elif depth > 0 and same_site(link, response.url) and (
+                    source is None or source.allows(link)
+                ):
+                    new = list(self._listing(link, "start_page", origin, source, depth - 1))
+                    followed += len(new)
+                    requests += new
+        reason = f"start page: {articles} article links, {followed} pages followed"
+        yield self._fetch(response, **{OUTCOME_KEY: "not_article", REASON_KEY: reason})
+        yield from requests

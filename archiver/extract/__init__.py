@@ -4,6 +4,6 @@ No Scrapy, no SQLAlchemy here: extraction is a pure function of the page.
 """
 
 from archiver.extract.article import Article
-from archiver.extract.core import EXTRACTOR_VERSION, extract
+from archiver.extract.core import EXTRACTOR_VERSION, ExtractRules, extract
 
-__all__ = ["Article", "EXTRACTOR_VERSION", "extract"]
+__all__ = ["Article", "EXTRACTOR_VERSION", "ExtractRules", "extract"]

@@ -1,98 +1,155 @@
-"""``extract(html, url) -> Article | None``: a pure function of a page's bytes and URL."""
+"""``extract(html, url) -> Article | None``: a pure function of a page's bytes and URL.
+
+The page is parsed once with lxml. On that one tree we read the metadata (JSON-LD, meta
+tags, markup), detect a paywall and cut at its gate, join a body split into chunks and
+remove chrome; then trafilatura, handed the cleaned tree (no second parse, no metadata
+pass of its own), finds the body, and a last text pass drops chrome lines it kept.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from dataclasses import dataclass
 
 import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
 
+from archiver.extract import chrome, paywall
 from archiver.extract.article import Article
 from archiver.extract.encoding import decode_html
+from archiver.extract.metadata import Metadata, read_metadata
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = f"archiver-extract/1 trafilatura/{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"archiver-extract/2 trafilatura/{trafilatura.__version__}"
 
 #: Pages shorter than this (after extraction) are not articles.
 MIN_TEXT_CHARS = 200
+#: Bodies larger than this are cut before parsing: no article needs more, and parsing
+#: time must stay bounded in the crawl's worker processes.
+MAX_HTML_CHARS = 3_000_000
 
 
-def _parse_date(value: object) -> datetime | None:
-    """A trafilatura date string as an aware datetime, or None if invalid or impossible."""
-    if not value or not isinstance(value, str):
+@dataclass(frozen=True, slots=True)
+class ExtractRules:
+    """Optional per-source declarations; the default extraction needs none.
+
+    Attributes:
+        drop: CSS selectors of elements that are never article text on this source.
+        keep: CSS selectors of elements that must survive chrome removal (e.g. a body
+            container whose class name happens to look like chrome).
+    """
+
+    drop: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+
+
+def _select(root: HtmlElement, selectors: tuple[str, ...]) -> list[HtmlElement]:
+    found: list[HtmlElement] = []
+    for selector in selectors:
+        try:
+            found.extend(root.cssselect(selector))
+        except Exception:  # an invalid selector in a source declaration must not crash
+            logger.warning("invalid CSS selector in extraction rules: %r", selector)
+    return found
+
+
+def _parse(html: bytes | str, encoding: str | None) -> HtmlElement | None:
+    if isinstance(html, bytes):
+        html, _ = decode_html(html[: MAX_HTML_CHARS * 2], encoding)
+    if len(html) > MAX_HTML_CHARS:
+        html = html[:MAX_HTML_CHARS]
+    html = html.replace("\x00", "")
+    if not html.strip():
         return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+    tree = load_html(html)
+    if tree is None or not isinstance(tree, HtmlElement):
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed
-
-
-def _clean(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.replace("\x00", "").strip()
-    return value or None
+    return tree
 
 
 def extract(
-    html: bytes | str, url: str | None = None, *, encoding: str | None = None
+    html: bytes | str,
+    url: str | None = None,
+    *,
+    encoding: str | None = None,
+    rules: ExtractRules | None = None,
 ) -> Article | None:
     """Extract the article of one page.
 
     A pure function: no network, no database, so it can run in a process pool and be
-    re-run over stored raw captures.
+    re-run over stored raw captures. It never raises: a page it cannot read is ``None``.
 
     Args:
         html: the response body; bytes are decoded with ``encoding`` (the HTTP header's
             charset), else the page's own declaration, else detection.
         url: the page's URL, used to resolve relative links and as a fallback identity.
         encoding: the charset named by the HTTP ``Content-Type`` header, if any.
+        rules: optional per-source drop/keep CSS selectors.
 
     Returns:
         An :class:`Article`, or ``None`` when the page holds no article.
     """
-    if isinstance(html, bytes):
-        html, _ = decode_html(html, encoding)
-    html = html.replace("\x00", "")
-    if not html.strip():
-        return None
     try:
-        doc = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, as_dict=False
-        )
-    except Exception:  # trafilatura raises arbitrary errors on hostile markup
-        logger.debug("trafilatura failed on %s", url, exc_info=True)
+        return _extract(html, url, encoding, rules)
+    except RecursionError:
+        logger.debug("page too deeply nested: %s", url)
         return None
+    except Exception:  # hostile markup must be an outcome, never a crashed worker
+        logger.debug("extraction failed on %s", url, exc_info=True)
+        return None
+
+
+def _extract(
+    html: bytes | str, url: str | None, encoding: str | None, rules: ExtractRules | None
+) -> Article | None:
+    tree = _parse(html, encoding)
+    if tree is None:
+        return None
+    md = read_metadata(tree, url)
+
+    keep: set[HtmlElement] = set()
+    if rules:
+        for el in _select(tree, rules.drop):
+            if el.getparent() is not None:
+                el.getparent().remove(el)
+        keep = set(_select(tree, rules.keep))
+
+    evidence = paywall.apply(tree, md.jsonld_article)
+    chrome.merge_split_body(tree)
+    chrome.remove_chrome(tree, keep)
+
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=False,
+        include_comments=False,
+        favor_precision=True,
+        include_tables=True,
+    )
     if doc is None:
         return None
-    text = _clean(doc.text) or ""
+    text = chrome.clean_text((doc.text or "").replace("\x00", ""))
     if len(text) < MIN_TEXT_CHARS:
         return None
-    authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
+    return _article(text, md, evidence)
+
+
+def _article(text: str, md: Metadata, evidence: list[str]) -> Article:
     return Article(
         text=text,
-        title=_clean(doc.title),
-        authors=authors,
-        published_at=_parse_date(doc.date),
-        modified_at=None,
-        language=_clean(doc.language),
-        site_name=_clean(doc.sitename),
-        description=_clean(doc.description),
-        image=_clean(doc.image),
-        canonical_url=_clean(doc.url),
-        paywalled=False,
+        title=md.title,
+        authors=md.authors,
+        published_at=md.published_at,
+        modified_at=md.modified_at,
+        language=md.language,
+        site_name=md.site_name,
+        description=md.description,
+        image=md.image,
+        canonical_url=md.canonical_url,
+        paywalled=bool(evidence),
+        paywall_evidence=evidence,
         extractor_version=EXTRACTOR_VERSION,
-        metadata={
-            k: v
-            for k, v in {
-                "categories": list(doc.categories or []),
-                "tags": list(doc.tags or []),
-                "license": doc.license,
-            }.items()
-            if v
-        },
+        metadata=dict(md.extra),
     )

@@ -1,0 +1,315 @@
+"""Removing page chrome (everything around and inside a body that is not the article).
+
+Publishers wrap an article in lists of other headlines, newsletter boxes, share bars,
+players, ad slots, bios and banners, and often drop them *between* the paragraphs of the
+body. trafilatura removes much of it, but not all, and a single chrome sentence left in a
+body makes an unchanged article look edited when the chrome changes. So we clean the
+parsed tree before trafilatura sees it, in three general ways that need no per-site rule:
+
+1. by *name*: class/id/role/aria-label tokens that name chrome ("related", "newsletter",
+   "share", "paywall", "author-bio", "ad-slot", ...);
+2. by *text*: short blocks whose words say what they are ("Related Articles", "Read more:",
+   "Sign up for our newsletter", "Advertisement", "0:00 0:00 Close"), which also works
+   where class names are hashed by CSS-in-JS and mean nothing;
+3. by *shape*: a heading like "More from X" over a block that is mostly links.
+
+Every removal is guarded: an element that holds a large share of the page's paragraph
+text is never removed by name (``<body class="has-newsletter">``, ``<div
+class="article-body share-enabled">``). After trafilatura, :func:`clean_text` drops
+remaining chrome lines and repeated boxes at the text level.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml.html import HtmlElement
+
+# Tags we never remove by class name: they are the page or the article itself.
+_PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
+
+# Class/id/role words that name chrome. Matched against the lowercased attribute values
+# split on anything that is not a letter or digit, so "related-articles", "relatedArticles"
+# (lowercased to "relatedarticles") and "rel_articles" are all seen; short words like "ad"
+# must be a whole token, never a substring ("header", "read", "shadow").
+_CHROME_NAME = re.compile(
+    r"""(?x)
+    (?:^|[^a-z0-9])(?:
+        related|relatedarticles?|relatedposts?|relatedstories|recommend(?:ed|ations?)?
+      | mostread|most-read|mostpopular|popular|trending|morefrom|more-from|readnext|read-next
+      | outbrain|taboola|zergnet|revcontent
+      | newsletters?|newsletter-?signup|subscribe|subscription|signup|sign-up|promo|promotions?
+      | paywall|regwall|piano|tp-modal|meter(?:ed)?|gate|premium-?gate|subscriber-?only
+      | author-?bio|authorbio|bio|about-?the-?author|author-?info|contributor-?bio
+      | share|sharing|sharebar|share-?tools|social|social-?share|sociallinks
+      | audio-?player|player-?controls|media-?controls|podcast-?player|jwplayer|video-?player
+      | cookie|cookies|consent|gdpr|cmp
+      | comments?|comment-?section|disqus|respond
+      | ad|ads|adv|advert|advertisement|adslot|ad-?slot|ad-?container|ad-?wrapper|dfp|gpt-?ad
+      | sponsored|sponsor|native-?ad
+      | tags|tag-?list|taglist|keywords|breadcrumbs?|breadcrumb
+      | print-?only|sr-only|visually-?hidden|screen-?reader
+    )(?:$|[^a-z0-9])
+    """
+)
+# Inline elements carrying these names are only removed when they are blocks: a
+# <span class="share"> inside a paragraph is not worth the risk.
+_BLOCK_TAGS = frozenset(
+    {"div", "section", "aside", "ul", "ol", "li", "p", "span", "form", "figure", "nav",
+     "header", "footer", "table", "dl", "iframe", "button", "a"}
+)
+# Tags that are chrome whatever their class: players, forms, navigation.
+_CHROME_TAGS = ("nav", "form", "button", "audio", "video", "iframe", "noscript", "dialog",
+                "select", "input", "svg")
+
+# Short blocks that announce chrome. Anchored: the block must *start* (or be) this text.
+_CHROME_TEXT = re.compile(
+    r"""(?ix)^\s*(?:
+        (?:read|see)\s+(?:more|also|next)\s*[:|»>›-]
+      | related(?:\s+(?:articles?|stories|posts|coverage|content|reading|links))?\s*[:|»>›-]
+      | also\s+(?:on|read|see)\b
+      | more\s+(?:on|from)\b.{0,60}$
+      | (?:most\s+(?:read|popular|viewed|shared)|trending(?:\s+now)?|recommended(?:\s+for\s+you)?|you\s+may\s+(?:also\s+)?like|read\s+next|up\s+next|editor'?s\s+picks?|top\s+stories)\s*$
+      | related\s+(?:articles?|stories|posts|coverage|content|reading|links)\s*$
+      | advertisement\s*$|ad\s*$|sponsored(?:\s+content)?\s*$|story\s+continues\s+below\b.{0,40}$
+      | (?:sign\s+up|subscribe)\b.{0,120}\b(?:newsletters?|inbox|e-?mails?)\b.{0,120}$
+      | get\s+(?:the\s+latest|our|the\s+best)\b.{0,80}\b(?:inbox|newsletters?|delivered)\b.{0,80}$
+      | .{0,200}\b(?:delivered|sent|straight|directly)\s+(?:\w+\s+)?to\s+your\s+inbox\b.{0,60}$
+      | (?:like\s+this\s+story|enjoy(?:ed)?\s+this\s+(?:story|article))\?.{0,80}$
+      | share\s+(?:this|on)\b.{0,60}$
+      | follow\s+us\s+on\b.{0,80}$
+      | (?:click|tap)\s+(?:here\s+)?to\s+(?:subscribe|sign\s+up|share|comment)\b.{0,80}$
+      | (?:comments?|\d+\s+comments?|leave\s+a\s+(?:comment|reply)|join\s+the\s+(?:conversation|discussion)|tell\s+us\s+what\s+you\s+think)\W*$
+      | this\s+(?:website|site)\s+uses\s+cookies\b.{0,200}$
+      | we\s+use\s+cookies\b.{0,200}$
+      | (?:\d{1,2}:\d{2}\s*(?:/\s*)?){1,3}(?:close)?\s*$
+      | close\s*$|×\s*$|skip\s+(?:ad|to\s+(?:main\s+)?content)\s*$
+      | subscribe(?:\s+to\s+.{1,60})?\s*$|subscribe\s*(?:&|and)\s*save\s*$|sign\s+up\s*$|newsletters?\s*$
+    )""",
+)
+# Longest block the text rules may remove: chrome announcements are short.
+_CHROME_TEXT_MAX = 320
+# Block-level only: an inline <a>Subscribe</a> may be a word of an article sentence.
+_TEXT_RULE_TAGS = ("p", "div", "span", "h2", "h3", "h4", "h5", "h6", "li", "aside", "section",
+                   "figcaption", "header", "footer")
+
+# Headings that introduce a list of other content rather than part of the article.
+_LIST_HEADING = re.compile(
+    r"""(?ix)^\s*(?:
+        related(?:\s+\w+){0,2}|more\s+(?:from|on|in|stories|news|articles|to\s+explore)\b.{0,50}
+      | (?:most\s+(?:read|popular|viewed|shared)|trending|recommended|popular)(?:\s+\w+){0,3}
+      | you\s+(?:may|might)\s+(?:also\s+)?(?:like|enjoy)\b.{0,30}|read\s+(?:next|more)|up\s+next
+      | (?:latest|top)\s+(?:news|stories|headlines|videos?)|editor'?s\s+picks?|don'?t\s+miss
+      | (?:around|elsewhere)\s+(?:the\s+web|on\s+.{1,30})|from\s+(?:the\s+web|our\s+partners)
+    )\W*$"""
+)
+
+
+def _name_of(el: HtmlElement) -> str:
+    attrib = el.attrib
+    return " ".join(
+        attrib.get(key, "") for key in ("class", "id", "role", "aria-label", "data-component")
+    ).lower()
+
+
+def _para_chars(el: HtmlElement) -> int:
+    """Characters in the substantial paragraphs under ``el``: a proxy for article text."""
+    total = 0
+    for p in el.iter("p"):
+        n = len(p.text_content())
+        if n > 80:
+            total += n
+    return total
+
+
+def _drop(el: HtmlElement) -> None:
+    """Remove ``el`` but keep its tail text (which belongs to the parent)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail and tail.strip():
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def body_paragraph_chars(root: HtmlElement) -> int:
+    """Characters of substantial paragraphs on the whole page (the guard's reference)."""
+    return _para_chars(root)
+
+
+def remove_chrome(
+    root: HtmlElement,
+    keep: set[HtmlElement] | None = None,
+) -> None:
+    """Remove chrome from ``root`` in place.
+
+    Args:
+        root: the parsed page.
+        keep: elements (and their ancestors/descendants) that must survive, e.g. those
+            matched by a source's ``keep`` selectors.
+    """
+    keep = keep or set()
+    protected: set[HtmlElement] = set()
+    for el in keep:
+        protected.update(el.iterancestors())
+        protected.add(el)
+    page_chars = max(_para_chars(root), 1)
+
+    def is_kept(el: HtmlElement) -> bool:
+        if el in protected:
+            return True
+        return any(anc in keep for anc in el.iterancestors()) if keep else False
+
+    # Structural chrome first: players, forms, nav...
+    for el in list(root.iter(_CHROME_TAGS)):
+        if is_kept(el):
+            continue
+        if el.tag == "form" and _para_chars(el) > 0.3 * page_chars:
+            continue  # ASP.NET pages wrap the whole page in one <form>
+        _drop(el)
+
+    # Embedded tweets are quotes of the article, not social chrome: keep their text
+    # visible to trafilatura, which would otherwise drop them by class name.
+    for el in root.iter("blockquote"):
+        if "tweet" in (el.get("class") or ""):
+            del el.attrib["class"]
+
+    # By name.
+    to_drop = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in _PROTECTED_TAGS:
+            continue
+        name = _name_of(el)
+        if not name or not _CHROME_NAME.search(name):
+            continue
+        if el.tag not in _BLOCK_TAGS:
+            continue
+        to_drop.append(el)
+    dropped: set[HtmlElement] = set()
+    for el in to_drop:
+        if is_kept(el) or any(anc in dropped for anc in el.iterancestors()):
+            continue
+        # Guard: never remove what looks like the article body itself.
+        if _para_chars(el) > 0.25 * page_chars:
+            continue
+        dropped.add(el)
+        _drop(el)
+
+    # By text: short blocks that announce chrome, and list headings with their lists.
+    for el in list(root.iter(_TEXT_RULE_TAGS)):
+        if el.getparent() is None or is_kept(el):
+            continue
+        text = el.text_content()
+        if len(text) > _CHROME_TEXT_MAX:
+            continue
+        text = " ".join(text.split())
+        if not text:
+            continue
+        if _LIST_HEADING.match(text) and el.tag in ("h2", "h3", "h4", "h5", "h6", "div",
+                                                      "span", "p", "strong", "header"):
+            _drop_list_block(el, page_chars)
+        elif _CHROME_TEXT.match(text):
+            _drop(el)
+
+
+def _drop_list_block(heading: HtmlElement, page_chars: int) -> None:
+    """Remove a heading such as "Related Articles" and the list it introduces.
+
+    Climb from the heading while the ancestor is still "small and linky" (little paragraph
+    text, mostly links or short items); remove the highest such ancestor. If the heading is
+    directly followed by a list, remove that too.
+    """
+    target = heading
+    node = heading.getparent()
+    while node is not None and node.tag not in _PROTECTED_TAGS:
+        if _para_chars(node) > 0.1 * page_chars or not _linky(node):
+            break
+        target = node
+        node = node.getparent()
+    if target is heading:
+        nxt = heading.getnext()
+        if nxt is not None and (nxt.tag in ("ul", "ol") or _linky(nxt)) and (
+            _para_chars(nxt) < 0.1 * page_chars
+        ):
+            _drop(nxt)
+    _drop(target)
+
+
+def _linky(el: HtmlElement) -> bool:
+    """True when most of ``el``'s text is link text (a list of other articles)."""
+    text_len = len(el.text_content().strip())
+    if text_len == 0:
+        return True
+    link_len = sum(len(a.text_content().strip()) for a in el.iter("a"))
+    return link_len >= 0.5 * text_len
+
+
+def merge_split_body(root: HtmlElement) -> None:
+    """Join an article body that the template split into sibling chunks.
+
+    Some templates cut the body into several containers with the same tag and class,
+    e.g. ``<div class="body__container">`` x 3 with ads or "related" boxes in between;
+    trafilatura then keeps only the first chunk. When a few such containers, each holding
+    several paragraphs, together hold most of the page's paragraph text and none contains
+    another, move the content of the later ones into the first. (A list of teasers also
+    repeats a class, but with one paragraph per item: it is not merged.)
+    """
+    per_parent: dict[HtmlElement, list[int]] = {}
+    total = 0
+    for p in root.iter("p"):
+        n = len(p.text_content())
+        if n <= 80:
+            continue
+        total += n
+        parent = p.getparent()
+        if parent is not None and parent.get("class"):
+            per_parent.setdefault(parent, []).append(n)
+    if not total:
+        return
+    groups: dict[tuple[str, str], list[HtmlElement]] = {}
+    chars: dict[tuple[str, str], int] = {}
+    for parent, lengths in per_parent.items():
+        if len(lengths) < 2:
+            continue
+        sig = (parent.tag, parent.get("class") or "")
+        groups.setdefault(sig, []).append(parent)
+        chars[sig] = chars.get(sig, 0) + sum(lengths)
+    if not chars:
+        return
+    sig = max(chars, key=chars.__getitem__)
+    parents = groups[sig]
+    if not 2 <= len(parents) <= 12 or chars[sig] < 0.6 * total:
+        return
+    members = set(parents)
+    if any(anc in members for other in parents for anc in other.iterancestors()):
+        return  # nested containers: not a split body
+    first = parents[0]
+    for other in parents[1:]:
+        for child in list(other):
+            first.append(child)
+        _drop(other)
+
+
+#: Lines of extracted text that are chrome wherever they appear.
+_CHROME_LINE = _CHROME_TEXT
+
+
+def clean_text(text: str) -> str:
+    """Drop chrome lines from extracted text; keep every other line, in order.
+
+    Repeated lines are kept: recipes, lyrics and Q&As legitimately repeat paragraphs.
+    """
+    out: list[str] = []
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if len(stripped) <= _CHROME_TEXT_MAX and _CHROME_LINE.match(stripped):
+            continue
+        out.append(stripped)
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""The offline demo: a small bundled publisher site served on loopback, crawled twice."""

@@ -3,6 +3,8 @@
     archiver db upgrade      apply the migrations to the configured database
     archiver db current      say which migration the database is at
     archiver db downgrade R  revert the migrations down to R (``base``: drop everything)
+    archiver demo            crawl a bundled demo site twice, offline, and show the archive
+    archiver replay FILE...  archive what a crawl spooled while the database was down
 
 The database is ``ARCHIVER_DATABASE_URL`` (default: ``archive.db`` in the working
 directory), or ``--database-url``.
@@ -105,6 +107,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_extra_commands(commands: argparse._SubParsersAction) -> None:
     """Commands that live with their feature (crawl demo, replay, ...)."""
+    demo = commands.add_parser(
+        "demo",
+        help="crawl a bundled demo site twice, offline, and show what the archive holds",
+    )
+    demo.set_defaults(handler=_demo)
+    replay = commands.add_parser(
+        "replay", help="archive the fetches a crawl spooled when the database was down"
+    )
+    replay.add_argument("files", nargs="+", metavar="FILE", help="spool file(s) (.jsonl)")
+    replay.set_defaults(handler=_replay)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from archiver.demo.runner import main as run_demo
+
+    return run_demo(database_url(args.database_url))
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from archiver.spool import SpoolFormatError, replay
+
+    url = database_url(args.database_url)
+    status = 0
+    for path in args.files:
+        try:
+            report = replay(path, url)
+        except (OSError, SpoolFormatError) as exc:
+            print(f"archiver: error: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        print(
+            f"{path}: {report.records} spooled fetches, {report.written} archived, "
+            f"{report.already_archived} already in the archive"
+        )
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -134,3 +134,46 @@ def read_spool(path: str | Path) -> Iterator[SpooledFetch]:
                 )
             except (ValueError, KeyError, TypeError) as exc:
                 raise SpoolFormatError(f"{path}:{number}: unreadable spool record: {exc}") from exc
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    records: int = 0
+    written: int = 0
+    already_archived: int = 0
+
+
+def replay(path: str | Path, database_url: str | None = None) -> ReplayReport:
+    """Archive every fetch of a spool file. Idempotent: a fetch already archived (by
+    ``Fetch.id``) is counted and left alone, so replaying twice changes nothing.
+
+    Raises:
+        StorageError: the database is unreachable or its schema is missing.
+        SpoolFormatError: a record cannot be read (records before it are archived).
+    """
+    from archiver.storage.archive import Outcome, archive
+    from archiver.storage.session import check_database, make_engine, make_sessionmaker
+
+    engine = make_engine(database_url)
+    try:
+        check_database(engine)
+        Session = make_sessionmaker(engine)
+        report = ReplayReport()
+        for record in read_spool(path):
+            report.records += 1
+            with Session() as session:
+                result = archive(
+                    session,
+                    record.fetch,
+                    record.article,
+                    crawl_run_id=record.crawl_run_id,
+                    outcome=Outcome(record.outcome) if record.outcome else None,
+                    reason=record.reason,
+                )
+            if result.duplicate:
+                report.already_archived += 1
+            else:
+                report.written += 1
+        return report
+    finally:
+        engine.dispose()

@@ -56,7 +56,7 @@ _CHROME_NAME = re.compile(
 # <span class="share"> inside a paragraph is not worth the risk.
 _BLOCK_TAGS = frozenset(
     {"div", "section", "aside", "ul", "ol", "li", "p", "span", "form", "figure", "nav",
-     "header", "footer", "table", "dl", "iframe", "button", "a"}
+     "header", "footer", "table", "dl", "iframe", "button", "a", "font", "td"}
 )
 # Tags that are chrome whatever their class: players, forms, navigation.
 _CHROME_TAGS = ("nav", "form", "button", "audio", "video", "iframe", "noscript", "dialog",
@@ -83,6 +83,7 @@ _CHROME_TEXT = re.compile(
       | this\s+(?:website|site)\s+uses\s+cookies\b.{0,200}$
       | we\s+use\s+cookies\b.{0,200}$
       | (?:\d{1,2}:\d{2}\s*(?:/\s*)?){1,3}(?:close)?\s*$
+      | (?:tags?|tagged|topics?|filed\s+under|categories)\s*:.{0,200}$
       | close\s*$|×\s*$|skip\s+(?:ad|to\s+(?:main\s+)?content)\s*$
       | subscribe(?:\s+to\s+.{1,60})?\s*$|subscribe\s*(?:&|and)\s*save\s*$|sign\s+up\s*$|newsletters?\s*$
     )""",
@@ -295,20 +296,102 @@ def merge_split_body(root: HtmlElement) -> None:
         _drop(other)
 
 
+def unwrap_layout_tables(root: HtmlElement) -> None:
+    """Turn tables used for page layout into plain blocks.
+
+    Old templates lay the whole page out in a ``<table>``; trafilatura then reads it as a
+    data table and returns navigation, body and footer as rows of one table. A table is
+    for layout when one of its own cells holds long text or another table; data tables
+    have short cells.
+    """
+    for table in list(root.iter("table")):
+        cells = table.xpath("./tr/td | ./tbody/tr/td | ./tr/th | ./tbody/tr/th")
+        if not any(
+            len(cell.text_content()) > 400 or cell.find(".//table") is not None
+            for cell in cells
+        ):
+            continue
+        for el in table.xpath(".//tbody | .//tr | .//td | .//th | .//thead | .//tfoot"):
+            if el.xpath("ancestor::table[1]")[0] is table:
+                el.tag = "div"
+                el.attrib.pop("colspan", None)
+        table.tag = "div"
+    # <br><br> is how these templates separate paragraphs: make them real paragraphs so
+    # the extracted text keeps the breaks.
+    for el in list(root.iter("font", "td", "div", "span")):
+        _split_on_double_br(el)
+
+
+def _split_on_double_br(el: HtmlElement) -> None:
+    """Wrap the runs of ``el``'s content separated by ``<br><br>`` in ``<p>`` elements."""
+    # Plan without touching the tree: a list of runs, each a list of text or elements.
+    runs: list[list] = [[]]
+    if el.text and el.text.strip():
+        runs[-1].append(el.text)
+    prev_br = False
+    split = False
+    for child in el:
+        if child.tag == "br":
+            if prev_br and runs[-1]:
+                runs.append([])
+                split = True
+            prev_br = True
+        else:
+            prev_br = False
+            runs[-1].append(child)
+        if child.tail and child.tail.strip():
+            runs[-1].append(child.tail)
+            prev_br = False
+    runs = [run for run in runs if run]
+    if not split or len(runs) < 2:
+        return
+    for child in list(el):
+        el.remove(child)
+    el.text = None
+    for run in runs:
+        p = el.makeelement("p", {})
+        last = None
+        for item in run:
+            if isinstance(item, str):
+                if last is None:
+                    p.text = (p.text or "") + item
+                else:
+                    last.tail = (last.tail or "") + item
+            else:
+                item.tail = None
+                p.append(item)
+                last = item
+        el.append(p)
+
+
+# A byline on its own line before the body ("By Jane Doe, staff writer").
+_BYLINE_LINE = re.compile(r"(?i)^(?:by|written\s+by)\s+[^.!?]{2,100}$")
+
 #: Lines of extracted text that are chrome wherever they appear.
 _CHROME_LINE = _CHROME_TEXT
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str, title: str | None = None) -> str:
     """Drop chrome lines from extracted text; keep every other line, in order.
 
-    Repeated lines are kept: recipes, lyrics and Q&As legitimately repeat paragraphs.
+    The headline is metadata, not body: a first line repeating it is dropped. Repeated
+    lines are kept: recipes, lyrics and Q&As legitimately repeat paragraphs.
     """
     out: list[str] = []
+    title_key = " ".join(title.split()).casefold() if title else None
     for line in text.split("\n"):
         stripped = line.strip()
         if not stripped:
             continue
+        if not out:
+            key = " ".join(stripped.split()).casefold()
+            if title_key and key.startswith(title_key):
+                # "Headline" or "HeadlineBy Jane Doe" (a headline and byline run together)
+                rest = key[len(title_key):].strip()
+                if not rest or _BYLINE_LINE.match(rest):
+                    continue
+            if _BYLINE_LINE.match(stripped):
+                continue
         if len(stripped) <= _CHROME_TEXT_MAX and _CHROME_LINE.match(stripped):
             continue
         out.append(stripped)

@@ -117,6 +117,7 @@ def _extract(
         keep = set(_select(tree, rules.keep))
 
     evidence = paywall.apply(tree, md.jsonld_article)
+    chrome.unwrap_layout_tables(tree)
     chrome.merge_split_body(tree)
     chrome.remove_chrome(tree, keep)
 
@@ -130,7 +131,7 @@ def _extract(
     )
     if doc is None:
         return None
-    text = chrome.clean_text((doc.text or "").replace("\x00", ""))
+    text = chrome.clean_text((doc.text or "").replace("\x00", ""), title=md.title)
     if len(text) < MIN_TEXT_CHARS:
         return None
     return _article(text, md, evidence)

@@ -282,14 +282,36 @@ def _visible_authors(root: HtmlElement) -> list[str]:
         names = split_byline(re.split(r"(?i)\s(?:updated|published|posted)\b", text)[0])
         if names:
             return names
+    # Class names that mean nothing (CSS-in-JS hashes): a short "By ..." line near the
+    # headline, in document order, outside sidebars.
+    h1 = next(root.iter("h1"), None)
+    if h1 is None:
+        return []
+    for count, el in enumerate(h1.itersiblings()):
+        if count > 6:
+            break
+        for node in el.iter():
+            if not isinstance(node.tag, str) or not _BYLINE_START.match(node.text or ""):
+                continue
+            text = _text(node)
+            if text and len(text) <= 120 and not _in_sidebar(node):
+                names = split_byline(text)
+                if names:
+                    return names
     return []
+
+
+_BYLINE_START = re.compile(r"\s*(?:by|written by)\s+\S", re.IGNORECASE)
 
 
 def _visible_date(root: HtmlElement, key: str) -> datetime | None:
     """A ``<time datetime>`` (or itemprop) in the article, never one in a header/nav."""
-    for el in root.xpath(
-        f'//*[@itemprop="{key}"] | //article//time[@datetime] | //main//time[@datetime]'
-    )[:20]:
+    if key == "datePublished":
+        query = '//*[@itemprop="datePublished"] | //article//time[@datetime] | //main//time[@datetime]'
+    else:  # a bare <time> is the publication date; an update must say it is one
+        query = ('//*[@itemprop="dateModified"] | //time[@datetime][contains(@class, "updated")'
+                 ' or contains(@class, "modified")]')
+    for el in root.xpath(query)[:20]:
         if any(anc.tag in ("header", "nav", "footer", "aside") and anc.getparent() is not None
                and anc.getparent().tag == "body" for anc in el.iterancestors()):
             continue

@@ -41,7 +41,8 @@ _CHROME_NAME = re.compile(
       | newsletters?|newsletter-?signup|subscribe|subscription|signup|sign-up|promo|promotions?
       | paywall|regwall|piano|tp-modal|meter(?:ed)?|gate|premium-?gate|subscriber-?only
       | author-?bio|authorbio|bio|about-?the-?author|author-?info|contributor-?bio
-      | share|sharing|sharebar|share-?tools|social|social-?share|sociallinks
+      | share|sharing|sharebar|share-?tools|social-?(?:share|links|icons?|buttons?|follow|bar)|sociallinks
+      | sidebar|side-?bar|right-?rail|left-?rail
       | audio-?player|player-?controls|media-?controls|podcast-?player|jwplayer|video-?player
       | cookie|cookies|consent|gdpr|cmp
       | comments?|comment-?section|disqus|respond
@@ -52,6 +53,7 @@ _CHROME_NAME = re.compile(
     )(?:$|[^a-z0-9])
     """
 )
+_CONTENT_NAME = re.compile(r"article|content|body|story|post|entry|main|text|page|wrap|container")
 # Inline elements carrying these names are only removed when they are blocks: a
 # <span class="share"> inside a paragraph is not worth the risk.
 _BLOCK_TAGS = frozenset(
@@ -78,6 +80,7 @@ _CHROME_TEXT = re.compile(
       | (?:like\s+this\s+story|enjoy(?:ed)?\s+this\s+(?:story|article))\?.{0,80}$
       | share\s+(?:this|on)\b.{0,60}$
       | follow\s+us\s+on\b.{0,80}$
+      | have\s+a\s+(?:news\s+)?tip\?.{0,200}$
       | (?:click|tap)\s+(?:here\s+)?to\s+(?:subscribe|sign\s+up|share|comment)\b.{0,80}$
       | (?:comments?|\d+\s+comments?|leave\s+a\s+(?:comment|reply)|join\s+the\s+(?:conversation|discussion)|tell\s+us\s+what\s+you\s+think)\W*$
       | this\s+(?:website|site)\s+uses\s+cookies\b.{0,200}$
@@ -179,6 +182,9 @@ def remove_chrome(
     for el in root.iter("blockquote"):
         if "tweet" in (el.get("class") or ""):
             del el.attrib["class"]
+            parent = el.getparent()
+            if parent is not None and re.search(r"embed|social", parent.get("class") or ""):
+                del parent.attrib["class"]
 
     # By name.
     to_drop = []
@@ -195,8 +201,12 @@ def remove_chrome(
     for el in to_drop:
         if is_kept(el) or any(anc in dropped for anc in el.iterancestors()):
             continue
-        # Guard: never remove what looks like the article body itself.
-        if _para_chars(el) > 0.25 * page_chars:
+        # Guard: never remove what looks like the article body itself. A name that also
+        # says "content" ("article-body share-enabled") is protected from a quarter of
+        # the page's text on; a pure chrome name ("comments") only when it wraps most of
+        # the page (a template that puts its whole page in one "js-share-root").
+        limit = 0.25 if _CONTENT_NAME.search(_name_of(el)) else 0.6
+        if _para_chars(el) > limit * page_chars:
             continue
         dropped.add(el)
         _drop(el)
@@ -289,6 +299,12 @@ def merge_split_body(root: HtmlElement) -> None:
     members = set(parents)
     if any(anc in members for other in parents for anc in other.iterancestors()):
         return  # nested containers: not a split body
+    # Chunks of one body are siblings or cousins: same depth, common ancestor close by.
+    lineages = [list(p.iterancestors())[:3] for p in parents]
+    if len({len(list(p.iterancestors())) for p in parents}) != 1 or not set(
+        lineages[0]
+    ).intersection(*map(set, lineages[1:])):
+        return
     first = parents[0]
     for other in parents[1:]:
         for child in list(other):

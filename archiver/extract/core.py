@@ -118,8 +118,9 @@ def _extract(
 
     evidence = paywall.apply(tree, md.jsonld_article)
     chrome.unwrap_layout_tables(tree)
-    chrome.merge_split_body(tree)
     chrome.remove_chrome(tree, keep)
+    # After chrome removal, so that comment boxes sharing the body's class are gone.
+    chrome.merge_split_body(tree)
 
     doc = trafilatura.bare_extraction(
         tree,

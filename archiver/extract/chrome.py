@@ -101,6 +101,7 @@ _TEXT_RULE_TAGS = ("p", "div", "span", "h2", "h3", "h4", "h5", "h6", "li", "asid
 _LIST_HEADING = re.compile(
     r"""(?ix)^\s*(?:
         related(?:\s+\w+){0,2}|more\s+(?:from|on|in|stories|news|articles|to\s+explore)\b.{0,50}
+      | more\s+(?:\S+\s+){0,4}(?:stories|articles|news|reads|videos|coverage)
       | (?:most\s+(?:read|popular|viewed|shared)|trending|recommended|popular)(?:\s+\w+){0,3}
       | you\s+(?:may|might)\s+(?:also\s+)?(?:like|enjoy)\b.{0,30}|read\s+(?:next|more)|up\s+next
       | (?:latest|top)\s+(?:news|stories|headlines|videos?)|editor'?s\s+picks?|don'?t\s+miss
@@ -285,8 +286,6 @@ def merge_split_body(root: HtmlElement) -> None:
     groups: dict[tuple[str, str], list[HtmlElement]] = {}
     chars: dict[tuple[str, str], int] = {}
     for parent, lengths in per_parent.items():
-        if len(lengths) < 2:
-            continue
         sig = (parent.tag, parent.get("class") or "")
         groups.setdefault(sig, []).append(parent)
         chars[sig] = chars.get(sig, 0) + sum(lengths)
@@ -296,6 +295,8 @@ def merge_split_body(root: HtmlElement) -> None:
     parents = groups[sig]
     if not 2 <= len(parents) <= 12 or chars[sig] < 0.6 * total:
         return
+    if not any(len(per_parent[p]) >= 2 for p in parents):
+        return  # one paragraph per container: a list of teasers
     members = set(parents)
     if any(anc in members for other in parents for anc in other.iterancestors()):
         return  # nested containers: not a split body

@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
@@ -28,12 +29,20 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from archiver.extract import Article
 from archiver.items import Fetch
-from archiver.spiders.news import OUTCOME_KEY, REASON_KEY
+from archiver.spiders.news import ENCODING_KEY, OUTCOME_KEY, REASON_KEY
 from archiver.spool import SpoolWriter
 from archiver.storage.archive import Outcome, archive, finish_crawl_run, start_crawl_run
 from archiver.storage.errors import StorageError
 from archiver.storage.session import check_database, make_engine, make_sessionmaker
-from archiver.workers import default_workers, extract_page, make_pool
+from archiver.workers import (
+    BodyTooLarge,
+    PageResult,
+    decode_body,
+    default_workers,
+    make_pool,
+    process_page,
+    sniff,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +51,6 @@ logger = logging.getLogger(__name__)
 EXIT_DATABASE_UNAVAILABLE = 75
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml", "text/plain")
-_BINARY_MAGIC = {
-    b"%PDF": "application/pdf",
-    b"\x89PNG": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"GIF8": "image/gif",
-    b"PK\x03\x04": "application/zip",
-}
 
 #: Counts kept for the crawl-run row and the closing log line, from Outcome values.
 _COUNT_NAMES = {
@@ -90,15 +92,13 @@ def triage(fetch: Fetch) -> tuple[Outcome | None, str | None, bool]:
         return None, None, False  # not_modified, gone or error: the archive's rule decides
     if not 200 <= status < 300:
         return Outcome.ERROR, f"unexpected HTTP status {status}", False
-    body = fetch.body or b""
-    if not body.strip(b" \t\r\n\x00"):
-        return Outcome.SKIPPED, f"empty body (HTTP {status})", False
     content_type = (fetch.content_type or "").split(";")[0].strip().lower()
     if content_type and not content_type.startswith(_HTML_TYPES):
         return Outcome.SKIPPED, f"not a web page: {content_type}", False
-    for magic, kind in _BINARY_MAGIC.items():
-        if body.startswith(magic):
-            return Outcome.SKIPPED, f"not a web page: looks like {kind}", False
+    if not fetch.meta.get(ENCODING_KEY):  # a compressed body is sniffed in the worker
+        verdict = sniff(fetch.body or b"")
+        if verdict:
+            return Outcome.SKIPPED, f"{verdict} (HTTP {status})", False
     return None, None, True
 
 
@@ -115,6 +115,7 @@ class ArchivePipeline:
         self.retry_times = settings.getint("ARCHIVER_DB_RETRY_TIMES", 5)
         self.retry_backoff = settings.getfloat("ARCHIVER_DB_RETRY_BACKOFF", 1.0)
         self.spool_dir = Path(settings.get("ARCHIVER_SPOOL_DIR") or "spool")
+        self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         self.counts: dict[str, int] = {"fetched": 0, **{n: 0 for n in _COUNT_NAMES.values()}}
         self.counts.update(duplicates=0, spooled=0)
         self.run_id: int | None = None
@@ -162,30 +163,61 @@ class ArchivePipeline:
         outcome, reason, needs_extraction = triage(fetch)
         article: Article | None = None
         if needs_extraction:
-            article, outcome, reason = await self._extract(fetch)
+            fetch, article, outcome, reason = await self._extract(fetch)
+        elif fetch.meta.get(ENCODING_KEY):
+            fetch = await asyncio.to_thread(self._decoded, fetch)  # not worth a worker
         await self._archive(fetch, article, outcome, reason)
         # Downstream (feed exports, debug logging of scraped items) needs no body.
         return dataclasses.replace(fetch, body=None)
 
-    async def _extract(self, fetch: Fetch) -> tuple[Article | None, Outcome | None, str | None]:
+    def _decoded(self, fetch: Fetch, result: PageResult | None = None) -> Fetch:
+        """The fetch as Scrapy would have made it: body inflated, no Content-Encoding."""
+        meta = {k: v for k, v in fetch.meta.items() if k != ENCODING_KEY}
+        if result is None:
+            try:
+                body = decode_body(fetch.body or b"", fetch.meta[ENCODING_KEY], self.max_size)
+            except (BodyTooLarge, zlib.error):
+                return dataclasses.replace(fetch, meta=meta)  # kept as received
+        else:
+            body = result.body
+        headers = {k: v for k, v in fetch.headers.items() if k != "content-encoding"}
+        return dataclasses.replace(fetch, body=body, headers=headers, meta=meta)
+
+    async def _extract(
+        self, fetch: Fetch
+    ) -> tuple[Fetch, Article | None, Outcome | None, str | None]:
         assert fetch.body is not None
         url = fetch.final_url or fetch.url
+        pool = self.pool
         try:
-            future = self.pool.submit(extract_page, fetch.body, url, fetch.content_type)
-            article = await asyncio.wrap_future(future)
+            future = pool.submit(
+                process_page, fetch.body, fetch.meta.get(ENCODING_KEY), url,
+                fetch.content_type, self.max_size,
+            )
+            result: PageResult = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # A worker died (a crash in a C extension on a hostile page): record the page,
-            # start a new pool, go on.
-            logger.error("Extraction worker died on %s; restarting the pool", url)
-            self.pool.shutdown(wait=False, cancel_futures=False)
-            self.pool = make_pool(self.workers)
-            return None, Outcome.ERROR, "extraction worker crashed on this page"
+            # start a new pool (once, however many pages were in flight), go on.
+            logger.error("An extraction worker died while %s was in flight", url)
+            if self.pool is pool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = make_pool(self.workers)
+            return fetch, None, Outcome.ERROR, "extraction worker crashed"
         except Exception as exc:
             logger.exception("Extraction failed on %s", url)
-            return None, Outcome.ERROR, f"extraction failed: {type(exc).__name__}: {exc}"
-        if article is None:
-            return None, None, "no article text found"
-        return article, None, None
+            return fetch, None, Outcome.ERROR, f"extraction failed: {type(exc).__name__}: {exc}"
+        if result.body is not None:
+            fetch = self._decoded(fetch, result)
+        elif fetch.meta.get(ENCODING_KEY):
+            # Not decodable or too large: keep what came, and say why.
+            fetch = dataclasses.replace(
+                fetch, meta={k: v for k, v in fetch.meta.items() if k != ENCODING_KEY}
+            )
+        if result.outcome:
+            return fetch, None, Outcome(result.outcome), result.reason
+        if result.article is None:
+            return fetch, None, None, "no article text found"
+        return fetch, result.article, None, None
 
     async def _archive(
         self, fetch: Fetch, article: Article | None, outcome: Outcome | None, reason: str | None

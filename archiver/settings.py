@@ -80,7 +80,12 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "archiver.middlewares.BackoffRetryMiddleware": 550,
     "archiver.middlewares.ConditionalRequestMiddleware": 580,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "archiver.middlewares.DeferredDecompressionMiddleware": 590,
 }
+#: Items are processed concurrently across responses anyway; a callback yields one Fetch,
+#: and Scrapy starts CONCURRENT_ITEMS tasks per response (100 by default).
+CONCURRENT_ITEMS = 16
 ITEM_PIPELINES = {
     "archiver.pipelines.ArchivePipeline": 300,
 }

@@ -1,18 +1,49 @@
 """What runs in the extraction worker processes.
 
 Kept apart from :mod:`archiver.pipelines` so that a worker imports only extraction (not
-Scrapy, Twisted or SQLAlchemy). The pipeline ships a page's bytes here and gets back an
-:class:`~archiver.extract.Article`, which is small; the reactor never parses HTML.
+Scrapy, Twisted or SQLAlchemy). The pipeline ships a page's bytes here, still gzipped
+as they came off the wire, and gets back the decoded body and an
+:class:`~archiver.extract.Article`: the reactor never inflates or parses HTML.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import zlib
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
 from archiver.extract import Article, extract
 from archiver.extract.encoding import charset_from_content_type
+
+#: Content-Encodings a worker decodes itself (Scrapy decodes any other on the reactor).
+WORKER_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
+
+_BINARY_MAGIC = {
+    b"%PDF": "application/pdf",
+    b"\x89PNG": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF8": "image/gif",
+    b"RIFF": "image/webp or media",
+    b"PK\x03\x04": "application/zip",
+}
+
+
+class BodyTooLarge(Exception):
+    """A compressed body inflated beyond the download size cap."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """What a worker made of a page."""
+
+    #: The decoded body when the worker had to decode it, else None (the body sent).
+    body: bytes | None
+    article: Article | None
+    #: ``skipped``/``error`` when the worker decided (empty, binary, undecodable), else None.
+    outcome: str | None = None
+    reason: str | None = None
 
 
 def _init_worker() -> None:
@@ -22,9 +53,68 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def extract_page(body: bytes, url: str, content_type: str | None) -> Article | None:
-    """``extract()`` with the charset the HTTP header named, run in a worker."""
-    return extract(body, url, encoding=charset_from_content_type(content_type))
+def decode_body(body: bytes, encoding: str, max_size: int) -> bytes:
+    """Inflate a gzip or deflate body, never beyond ``max_size`` bytes (0: no cap).
+
+    A truncated stream yields what could be inflated, as browsers (and Scrapy) do.
+
+    Raises:
+        BodyTooLarge: the body inflates beyond ``max_size``.
+        zlib.error: the body is not what its Content-Encoding says.
+    """
+    if encoding in ("gzip", "x-gzip"):
+        candidates = [16 + zlib.MAX_WBITS]
+    else:  # deflate: zlib-wrapped per the RFC, raw in practice from some servers
+        candidates = [zlib.MAX_WBITS, -zlib.MAX_WBITS]
+    for i, wbits in enumerate(candidates):
+        out = bytearray()
+        data = body
+        try:
+            while data:
+                d = zlib.decompressobj(wbits)
+                limit = max_size + 1 - len(out) if max_size else 0
+                out += d.decompress(data, limit)
+                if max_size and (len(out) > max_size or d.unconsumed_tail):
+                    raise BodyTooLarge(
+                        f"body inflates beyond the download size cap ({max_size} bytes)"
+                    )
+                data = d.unused_data  # concatenated gzip members
+                if encoding == "deflate":
+                    break
+            return bytes(out)
+        except zlib.error:
+            if i == len(candidates) - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def process_page(
+    body: bytes, encoding: str | None, url: str, content_type: str | None, max_size: int
+) -> PageResult:
+    """Decode (if ``encoding``), triage and extract one page, in a worker."""
+    decoded = None
+    if encoding:
+        try:
+            decoded = body = decode_body(body, encoding, max_size)
+        except BodyTooLarge as exc:
+            return PageResult(None, None, "error", f"too large: {exc}")
+        except zlib.error as exc:
+            return PageResult(None, None, "error", f"undecodable {encoding} body: {exc}")
+    verdict = sniff(body)
+    if verdict:
+        return PageResult(decoded, None, "skipped", verdict)
+    article = extract(body, url, encoding=charset_from_content_type(content_type))
+    return PageResult(decoded, article)
+
+
+def sniff(body: bytes) -> str | None:
+    """Why a 200 body is not a web page (empty, a PDF or image served as HTML), or None."""
+    if not body.strip(b" \t\r\n\x00"):
+        return "empty body"
+    for magic, kind in _BINARY_MAGIC.items():
+        if body.startswith(magic):
+            return f"not a web page: looks like {kind}"
+    return None
 
 
 def make_pool(workers: int) -> ProcessPoolExecutor:

@@ -43,6 +43,8 @@ HANDLED_STATUSES = [304, *range(400, 600)]
 #: Fetch.meta keys through which the spider tells the pipeline what it decided.
 OUTCOME_KEY = "outcome"
 REASON_KEY = "reason"
+#: Fetch.meta key naming the Content-Encoding of a body left compressed for a worker.
+ENCODING_KEY = "content_encoding"
 
 
 class UsageError(ValueError):
@@ -241,6 +243,9 @@ class NewsSpider(scrapy.Spider):
         meta = {"kind": request.meta.get("archiver_kind", "article")}
         meta.update(request.meta.get("archiver_origin") or {})
         meta.update(extra)
+        if request.meta.get("archiver_encoding"):
+            # Still compressed: an extraction worker inflates it (see middlewares.py).
+            meta[ENCODING_KEY] = request.meta["archiver_encoding"]
         return Fetch(
             url=redirects[0],
             final_url=response.url,

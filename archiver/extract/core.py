@@ -109,6 +109,9 @@ def _extract(
         return None
     md = read_metadata(tree, url)
 
+    if _is_listing(tree, md):
+        return None
+
     keep: set[HtmlElement] = set()
     if rules:
         for el in _select(tree, rules.drop):
@@ -136,6 +139,23 @@ def _extract(
     if len(text) < MIN_TEXT_CHARS:
         return None
     return _article(text, md, evidence)
+
+
+_LISTING_TYPES = frozenset(
+    {"collectionpage", "itemlist", "searchresultspage", "og:website", "profilepage"}
+)
+
+
+def _is_listing(tree: HtmlElement, md: Metadata) -> bool:
+    """A section front, tag page or search page: it says so and it is a list of teasers.
+
+    Both conditions are needed: some article pages wrongly declare ``og:type=website``,
+    and article pages have lists of headlines around them.
+    """
+    if md.jsonld_article is not None or not (md.page_types & _LISTING_TYPES):
+        return False
+    teasers = tree.xpath("//body//*[self::h2 or self::h3][.//a or ancestor::a]")
+    return len(teasers) >= 5
 
 
 def _article(text: str, md: Metadata, evidence: list[str]) -> Article:

@@ -45,6 +45,8 @@ class Metadata:
     image: str | None = None
     canonical_url: str | None = None
     jsonld_article: dict[str, Any] | None = None
+    #: JSON-LD @types and og:type, lowercased: what the page says it is.
+    page_types: set[str] = field(default_factory=set)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -330,6 +332,9 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
     nodes = _jsonld_nodes(root)
     art = _pick_article(nodes) or {}
     md = Metadata(jsonld_article=art or None)
+    md.page_types = set().union(*(_types(n) for n in nodes)) if nodes else set()
+    if meta.get("og:type"):
+        md.page_types.add("og:" + meta["og:type"].lower())
 
     # Site name: og:site_name, then the JSON-LD publisher; never the headline.
     publisher = art.get("publisher")

@@ -90,12 +90,32 @@ def find_gate(root: HtmlElement) -> tuple[HtmlElement, str] | None:
         if len(text) > _GATE_MAX_CHARS:
             continue
         match = _GATE_PHRASE.search(text)
-        if not match:
-            continue
+        # Gate copy opens with its phrase ("To continue reading...", "Already a
+        # subscriber?"); prose that mentions subscribing has it mid-sentence.
+        if not match or match.start() > 15 or text[:1] in _QUOTES:
+            continue  # a quotation is prose, not a gate
         if any(anc.tag in _OUTSIDE_ARTICLE for anc in el.iterancestors()):
+            continue
+        if el.tag == "p" and _prose_continues(el):
             continue
         return el, match.group(0)
     return None
+
+
+_QUOTES = frozenset("\"'“”‘’«»„")
+_PAYWALL_NAME = re.compile(r"(?i)paywall|regwall|gate|meter|piano|subscri|premium")
+
+
+def _prose_continues(p: HtmlElement) -> bool:
+    """True when article paragraphs follow ``p`` in its own container: a sentence of the
+    story that happens to use a gate's words, unless the container is named as a gate."""
+    parent = p.getparent()
+    if parent is not None and _PAYWALL_NAME.search(
+        (parent.get("class") or "") + " " + (parent.get("id") or "")
+    ):
+        return False
+    following = [s for s in p.itersiblings() if s.tag == "p" and len(s.text_content()) > 120]
+    return len(following) >= 1
 
 
 def _text_before(root: HtmlElement, stop: HtmlElement) -> int:

@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"|{'-' * 36}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 9}|")
     results = {}
     for name, func in SYSTEMS.items():
-        res = results[name] = score(pages, func, 1 if name != "archiver extract()" else 1)
+        res = results[name] = score(pages, func, args.repeat)
         print(
             f"| {name:<34} | {res['f1']:6.3f} | {res['precision']:6.3f} | {res['recall']:6.3f}"
             f" | {res['accuracy']:6.3f} | {res['ms']:7.1f} |"

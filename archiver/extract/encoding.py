@@ -84,4 +84,21 @@ def decode_html(body: bytes, declared: str | None = None) -> tuple[str, str]:
         pass
     best = from_bytes(body[:200_000]).best()
     name = normalise_charset(best.encoding if best else None) or "cp1252"
+    # Detection cannot tell Latin code pages apart on short texts (it says cp1257 for a
+    # French café). Browsers default undeclared Western pages to windows-1252, so among
+    # Latin guesses we do the same when the bytes are valid cp1252; Cyrillic, Greek,
+    # Hebrew, Arabic and CJK guesses are kept.
+    if name in _LATIN_GUESSES and name != "cp1252":
+        try:
+            return body.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            pass
     return body.decode(name, errors="replace"), name
+
+
+_LATIN_GUESSES = frozenset(
+    {"cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859-2", "iso8859-3", "iso8859-4",
+     "iso8859-9", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15", "iso8859-16",
+     "iso8859-1", "mac-roman", "mac-latin2", "cp850", "cp437", "cp858", "cp775", "cp852",
+     "cp857", "cp860", "cp861", "cp863", "cp865"}
+)

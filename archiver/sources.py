@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from archiver.urls import site_domain
 
 
 class SourcesError(Exception):
@@ -47,14 +46,15 @@ class Source:
         return bool(self.article_pattern and re.search(self.article_pattern, url))
 
     def allows(self, url: str) -> bool:
-        """Whether ``url`` is on one of the source's domains (any, if none are declared)."""
+        """Whether ``url``'s host is one of the source's domains or a subdomain of one
+        (any host, if no domains are declared). Ports don't matter."""
         if not self.domains:
             return True
-        domain = site_domain(url)
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
         return any(
-            domain == site_domain(f"http://{d}") or domain.endswith("." + site_domain(f"http://{d}"))
-            for d in self.domains
-        )
+            host == d or host.endswith("." + d)
+            for d in (d.lower().strip().rstrip(".").removeprefix("www.") for d in self.domains)
+        ) or any(host == d.lower() for d in self.domains)
 
 
 _LIST_KEYS = ("domains", "sitemaps", "feeds", "start_pages", "urls")

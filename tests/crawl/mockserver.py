@@ -137,6 +137,10 @@ class HostileHandler(SiteHandler):
     def route(self, path: str) -> Response | None:
         if self.server.delay and "/hostile/" not in path and path.endswith(".html"):
             time.sleep(self.server.delay)
+        if path == "/robots.txt" and self.server.robots_sites is not None:
+            lines = ["User-agent: *", "Disallow: /hostile/private"]
+            lines += [f"Sitemap: {self.base}{p}/sitemap.xml" for p in self.server.robots_sites]
+            return Response(200, {"Content-Type": "text/plain"}, ("\n".join(lines) + "\n").encode())
         if path in self.server.documents:
             return Response(200, {"Content-Type": "application/xml"}, self.server.documents[path])
         if path.startswith("/hostile/"):
@@ -212,6 +216,8 @@ class MockServer(SiteServer):
         self.hits: Counter[str] = Counter()
         self.gzip_pages = True
         self.delay = 0.0
+        #: Prefixes whose sitemaps robots.txt lists (None: every site's).
+        self.robots_sites: list[str] | None = None
         #: Extra documents served verbatim, by path.
         self.documents: dict[str, bytes] = {}
         self._sites_lock = threading.Lock()

@@ -1,0 +1,100 @@
+"""Spider callbacks, workers and middlewares, one at a time (no reactor, no server)."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+from scrapy.http import HtmlResponse, Request, XmlResponse
+from scrapy.utils.test import get_crawler
+
+from archiver.items import Fetch
+from archiver.middlewares import retry_after_seconds
+from archiver.pipelines import triage
+from archiver.spiders.news import NewsSpider, UsageError
+from archiver.storage.archive import Outcome
+from archiver.workers import BodyTooLarge, decode_body, process_page
+from tests.crawl.test_listings import NEWS_SITEMAP
+
+
+def _spider(**kwargs):
+    crawler = get_crawler(NewsSpider, {"ARCHIVER_SOURCES": "sources.toml"})
+    return NewsSpider.from_crawler(crawler, **kwargs)
+
+
+def test_spider_needs_something_to_crawl():
+    with pytest.raises(UsageError, match="nothing to crawl"):
+        _spider()
+    with pytest.raises(UsageError, match="not an http"):
+        _spider(url="ftp://example.com/x")
+
+
+def test_sitemap_callback_yields_one_request_per_article_and_a_fetch_for_itself():
+    spider = _spider(sitemap="https://example.com/sitemap.xml")
+    request = Request("https://example.com/sitemap.xml", meta={"archiver_kind": "sitemap"})
+    response = XmlResponse(request.url, body=NEWS_SITEMAP, request=request)
+    out = list(spider.parse_sitemap(response))
+    fetches = [o for o in out if isinstance(o, Fetch)]
+    requests = [o for o in out if isinstance(o, Request)]
+    assert len(fetches) == 1 and fetches[0].meta["outcome"] == "not_article"
+    assert [r.url for r in requests] == [
+        "https://example.com/2025/03/01/bank.html", "https://example.com/2025/03/02/ferry.html"]
+    assert requests[0].meta["archiver_origin"]["news_title"] == "Central bank holds rates"
+    # A second entry of the same page (a tracking variant) is not fetched twice.
+    again = list(spider._article("https://example.com/2025/03/01/bank.html?utm_source=x", {}))
+    assert again == []
+
+
+def test_article_callback_makes_a_fetch_with_the_redirect_chain():
+    spider = _spider(url="https://example.com/a")
+    request = Request("https://example.com/final", meta={
+        "archiver_kind": "article", "redirect_urls": ["https://example.com/a"],
+        "archiver_origin": {"via": "url"}})
+    response = HtmlResponse(request.url, status=200, body=b"<html>x</html>",
+                            headers={"ETag": '"e1"', "Content-Type": "text/html"}, request=request)
+    (fetch,) = spider.parse_article(response)
+    assert (fetch.url, fetch.final_url, fetch.status) == (
+        "https://example.com/a", "https://example.com/final", 200)
+    assert fetch.headers["etag"] == '"e1"' and fetch.meta == {"kind": "article", "via": "url"}
+
+
+@pytest.mark.parametrize("fetch, expected", [
+    (Fetch(url="u", status=200, headers={"content-type": "application/pdf"}, body=b"%PDF"),
+     (Outcome.SKIPPED, "not a web page: application/pdf", False)),
+    (Fetch(url="u", status=200, headers={"content-type": "text/html"}, body=b" \n"),
+     (Outcome.SKIPPED, "empty body (HTTP 200)", False)),
+    (Fetch(url="u", status=200, headers={}, body=b"\x89PNG\r\n"),
+     (Outcome.SKIPPED, "not a web page: looks like image/png (HTTP 200)", False)),
+    (Fetch(url="u", error="TimeoutError: took too long"),
+     (Outcome.ERROR, "TimeoutError: took too long", False)),
+    (Fetch(url="u", status=304), (None, None, False)),
+    (Fetch(url="u", status=410), (None, None, False)),
+    (Fetch(url="u", status=200, headers={"content-type": "text/html"}, body=b"<html>"),
+     (None, None, True)),
+])
+def test_triage(fetch, expected):
+    assert triage(fetch) == expected
+
+
+def test_decode_body_caps_the_inflated_size():
+    raw = b"<html>" + b" " * 100_000
+    assert decode_body(gzip.compress(raw), "gzip", 0) == raw
+    assert decode_body(zlib.compress(raw), "deflate", 200_000) == raw
+    raw_deflate = zlib.compressobj(wbits=-15)
+    assert decode_body(raw_deflate.compress(raw) + raw_deflate.flush(), "deflate", 0) == raw
+    with pytest.raises(BodyTooLarge):
+        decode_body(gzip.compress(raw), "gzip", 50_000)
+    truncated = gzip.compress(raw)[:-20]
+    assert decode_body(truncated, "gzip", 0).startswith(b"<html>")
+    result = process_page(b"not gzip at all", "gzip", "http://x/", None, 0)
+    assert result.outcome == "error" and "undecodable" in result.reason
+
+
+def test_retry_after():
+    assert retry_after_seconds(b"120") == 120
+    now = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    assert retry_after_seconds(format_datetime(now + timedelta(seconds=30), usegmt=True), now) == 30
+    assert retry_after_seconds(b"soon") is None and retry_after_seconds(None) is None

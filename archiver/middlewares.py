@@ -20,6 +20,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 from sqlalchemy.exc import DBAPIError
 
+from archiver.urls import normalise_url
 from archiver.workers import WORKER_ENCODINGS
 
 logger = logging.getLogger(__name__)
@@ -36,11 +37,15 @@ class ConditionalRequestMiddleware:
     belong to the URL first asked for.
     """
 
+    #: Seconds to gather lookups into one query.
+    BATCH_DELAY = 0.005
+
     def __init__(self, crawler: Any) -> None:
         if not crawler.settings.getbool("ARCHIVER_CONDITIONAL_REQUESTS", True):
             raise NotConfigured
         self.database_url = crawler.settings.get("ARCHIVER_DATABASE_URL")
         self.Session: Any = None
+        self._batch: dict[str, asyncio.Future[dict[str, str]]] | None = None
         self.stats = crawler.stats
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -62,11 +67,41 @@ class ConditionalRequestMiddleware:
             self.engine.dispose()
             self.Session = None
 
-    def _lookup(self, url: str) -> dict[str, str]:
-        from archiver.storage.archive import validators
+    def _lookup(self, urls: list[str]) -> dict[str, dict[str, str]]:
+        from archiver.storage.archive import validators_for
 
         with self.Session() as session:
-            return validators(session, url)
+            return validators_for(session, urls)
+
+    def _validators(self, url: str) -> asyncio.Future[dict[str, str]]:
+        """The validators of ``url``, looked up together with the other requests that
+        pass through in the same few milliseconds: one query for a batch, not per URL."""
+        loop = asyncio.get_running_loop()
+        if self._batch is None:
+            self._batch = {}
+            loop.call_later(self.BATCH_DELAY, self._flush)
+        future = self._batch.get(url)
+        if future is None:
+            future = self._batch[url] = loop.create_future()
+        return future
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch or {}, None
+        loop = asyncio.get_running_loop()
+
+        def done(result: asyncio.Future[dict[str, dict[str, str]]]) -> None:
+            exc = result.exception()
+            for url, future in batch.items():
+                if future.done():
+                    continue
+                if exc is not None:
+                    future.set_exception(exc)
+                else:
+                    found = result.result()
+                    future.set_result(found.get(url) or found.get(normalise_url(url)) or {})
+
+        asyncio.wrap_future(self.executor.submit(self._lookup, list(batch)), loop=loop) \
+            .add_done_callback(done)
 
     async def process_request(self, request: Request) -> None:
         if request.meta.get("archiver_kind") != "article" or self.Session is None:
@@ -79,7 +114,7 @@ class ConditionalRequestMiddleware:
         if request.meta.get("archiver_conditional") is not None:
             return None  # a retry of a request already looked up
         try:
-            found = await asyncio.wrap_future(self.executor.submit(self._lookup, request.url))
+            found = await self._validators(request.url)
         except DBAPIError as exc:
             # The pipeline deals with a database that went away; a fetch without
             # validators is only a full fetch.

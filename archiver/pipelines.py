@@ -144,6 +144,9 @@ class ArchivePipeline:
         )
         self.writer = ThreadPoolExecutor(writers, thread_name_prefix="archiver-writer")
         self.pool = make_pool(self.workers)
+        # Start the workers now, while the first listings download, not on the first page.
+        for _ in range(self.workers):
+            self.pool.submit(os.getpid)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.spool = SpoolWriter(
             self.spool_dir / f"{spider.name}-run{self.run_id}-{stamp}-{os.getpid()}.jsonl"

@@ -26,7 +26,7 @@ from archiver.extract.encoding import charset_from_content_type
 from archiver.items import Fetch
 from archiver.storage import models
 from archiver.storage.models import Outcome
-from archiver.storage.raw import store_raw
+from archiver.storage.raw import PackedBody, store_raw
 from archiver.storage.sanitize import clean_datetime, clean_json, clean_text
 from archiver.storage.upsert import insert_ignore
 from archiver.urls import article_url, normalise_url, site_domain
@@ -94,6 +94,7 @@ def archive(
     crawl_run_id: int | None = None,
     outcome: Outcome | None = None,
     reason: str | None = None,
+    raw: PackedBody | None = None,
 ) -> ArchiveResult:
     """Archive one fetch, and a new version of its article if the article changed.
 
@@ -112,12 +113,37 @@ def archive(
         outcome: an outcome the caller already decided (``SKIPPED`` for a PDF,
             ``ERROR`` for a timeout, ``NOT_ARTICLE`` ...); None lets the rule decide.
         reason: a human-readable reason to record with the outcome.
+        raw: ``fetch.body`` already hashed and compressed (:func:`raw.pack`), e.g. by
+            the crawl's extraction workers; by default it is done here when needed.
 
     Returns:
         What was done, as an :class:`ArchiveResult`.
     """
+    try:
+        with session.begin():
+            return _archive(session, fetch, article, crawl_run_id, outcome, reason, raw)
+    except _AlreadyArchived:
+        pass  # rolled back: the first write of this fetch stands
     with session.begin():
-        return _archive(session, fetch, article, crawl_run_id, outcome, reason)
+        prior = session.execute(
+            select(Fetches.c.outcome, Fetches.c.reason, Fetches.c.article_id,
+                   Fetches.c.version).where(Fetches.c.uid == fetch.id)
+        ).one()
+    return ArchiveResult(Outcome(prior.outcome), prior.reason, prior.article_id,
+                         prior.version, duplicate=True)
+
+
+class _AlreadyArchived(Exception):
+    """The fetch's uid is in the archive already; roll this transaction back."""
+
+
+# Core tables: one round trip per statement and no unit-of-work bookkeeping, on the
+# path every fetch of every crawl takes.
+Articles = models.Article.__table__
+Versions = models.Version.__table__
+Fetches = models.Fetch.__table__
+Sites = models.Site.__table__
+_INSERT_VERSION = Versions.insert()
 
 
 def _archive(
@@ -127,49 +153,37 @@ def _archive(
     crawl_run_id: int | None,
     outcome: Outcome | None,
     reason: str | None,
+    raw: PackedBody | None,
 ) -> ArchiveResult:
     now = clean_datetime(fetch.fetched_at) or datetime.now(timezone.utc)
+    result, raw_id = _decide(session, fetch, article, outcome, reason, now, raw)
     headers = {k.lower(): v for k, v in fetch.headers.items()}
-    # Claim the fetch first. A second writer of the same fetch (a replayed spool file, a
-    # retried transaction) finds the uid taken and writes nothing; on PostgreSQL a
-    # concurrent one waits on the unique index until the first commits.
-    fetch_row_id = session.scalar(
-        insert_ignore(session, models.Fetch, ["uid"])
-        .values(
+    # The fetch row goes in last, in the same transaction. If its uid is taken (a
+    # replayed spool file, a retried transaction, a second writer of the same fetch,
+    # which on PostgreSQL waits here on the unique index until the first commits), the
+    # insert does nothing and everything this transaction did is rolled back.
+    inserted = session.scalar(
+        insert_ignore(session, models.Fetch, ["uid"], Fetches.c.id),
+        dict(
             uid=fetch.id,
             url=clean_text(fetch.url),
             final_url=clean_text(fetch.final_url),
             status=fetch.status,
             fetched_at=now,
-            outcome=Outcome.ERROR.value,  # replaced below, in this transaction
-            crawl_run_id=crawl_run_id,
-            etag=clean_text(headers.get("etag")),
-            last_modified=(clean_text(headers.get("last-modified")) or "")[:255] or None,
-            content_type=(clean_text(headers.get("content-type")) or "")[:255] or None,
-            headers=clean_json(headers),
-        )
-        .returning(models.Fetch.id)
-    )
-    if fetch_row_id is None:
-        prior = session.execute(
-            select(models.Fetch.outcome, models.Fetch.reason, models.Fetch.article_id,
-                   models.Fetch.version).where(models.Fetch.uid == fetch.id)
-        ).one()
-        return ArchiveResult(Outcome(prior.outcome), prior.reason, prior.article_id,
-                             prior.version, duplicate=True)
-
-    result, raw_id = _decide(session, fetch, article, outcome, reason, now)
-    session.execute(
-        update(models.Fetch)
-        .where(models.Fetch.id == fetch_row_id)
-        .values(
             outcome=result.outcome.value,
             reason=clean_text(result.reason),
             article_id=result.article_id,
             version=result.version,
             raw_capture_id=raw_id,
-        )
+            crawl_run_id=crawl_run_id,
+            etag=clean_text(headers.get("etag")),
+            last_modified=(clean_text(headers.get("last-modified")) or "")[:255] or None,
+            content_type=(clean_text(headers.get("content-type")) or "")[:255] or None,
+            headers=clean_json(headers),
+        ),
     )
+    if inserted is None:
+        raise _AlreadyArchived(fetch.id)
     return result
 
 
@@ -180,15 +194,14 @@ def _decide(
     outcome: Outcome | None,
     reason: str | None,
     now: datetime,
+    raw: PackedBody | None,
 ) -> tuple[ArchiveResult, int | None]:
     status = fetch.status
     if status in GONE_STATUSES:
         known = _known_article(session, fetch)
         if known is not None:
-            row = _lock_article(session, known)
-            if row.gone_at is None:
-                row.gone_at = now
-            row.last_fetched_at = max(row.last_fetched_at, now)
+            row = _lock_article(session, Articles.c.id == known)
+            _touch(session, row, now, gone_at=row.gone_at or now)
             why = reason or f"HTTP {status}: the article is gone; its versions are kept"
             return ArchiveResult(Outcome.GONE, why, row.id, row.current_version), None
         why = reason or f"HTTP {status} for a URL never archived"
@@ -206,8 +219,8 @@ def _decide(
         known = _known_article(session, fetch)
         version = None
         if known is not None:
-            row = _lock_article(session, known)
-            row.last_fetched_at = max(row.last_fetched_at, now)
+            row = _lock_article(session, Articles.c.id == known)
+            _touch(session, row, now, gone_at=row.gone_at)
             version = row.current_version
         why = reason or "HTTP 304: not modified since the last fetch"
         return ArchiveResult(Outcome.NOT_MODIFIED, why, known, version), None
@@ -219,55 +232,45 @@ def _decide(
         why = reason or "no article found in the page"
         return ArchiveResult(Outcome.NOT_ARTICLE, why, None, None), None
 
-    return _version(session, fetch, article, now)
+    return _version(session, fetch, article, now, raw)
 
 
 def _version(
-    session: Session, fetch: Fetch, article: Article, now: datetime
+    session: Session, fetch: Fetch, article: Article, now: datetime, raw: PackedBody | None
 ) -> tuple[ArchiveResult, int | None]:
     url = article_url(fetch.final_url or fetch.url, article.canonical_url)
     fingerprint = content_fingerprint(article)
 
-    row = session.scalar(
-        select(models.Article).where(models.Article.url == url).with_for_update()
-    )
+    row = _lock_article(session, Articles.c.url == url, missing_ok=True)
     if row is None:
-        site_id = _site_id(session, url, article.site_name, now)
         # Race: two crawls see a new article at once. Only one insert succeeds; the other
         # does nothing, then waits on the winner's row lock below and compares with it.
         article_id = session.scalar(
-            insert_ignore(session, models.Article, ["url"])
-            .values(
-                site_id=site_id,
+            insert_ignore(session, models.Article, ["url"], Articles.c.id),
+            dict(
+                site_id=_site_id(session, url, article.site_name, now),
                 url=url,
                 first_seen_at=now,
                 last_fetched_at=now,
                 last_changed_at=now,
                 current_version=1,
                 current_hash=fingerprint,
-            )
-            .returning(models.Article.id)
+            ),
         )
         if article_id is not None:
-            raw_id = _store_version(session, article_id, 1, fetch, article, fingerprint, now)
+            raw_id = _store_version(session, article_id, 1, fetch, article, fingerprint, now, raw)
             return ArchiveResult(Outcome.NEW_ARTICLE, None, article_id, 1), raw_id
-        row = session.scalar(
-            select(models.Article).where(models.Article.url == url).with_for_update()
-        )
-        assert row is not None  # the conflicting insert committed before our lock
+        row = _lock_article(session, Articles.c.url == url)
 
-    row.last_fetched_at = max(row.last_fetched_at, now)
-    was_gone = row.gone_at is not None
-    row.gone_at = None
     if row.current_hash == fingerprint:
-        why = "the article came back after being gone" if was_gone else None
+        _touch(session, row, now, gone_at=None)
+        why = "the article came back after being gone" if row.gone_at is not None else None
         return ArchiveResult(Outcome.UNCHANGED, why, row.id, row.current_version), None
 
     number = row.current_version + 1
-    raw_id = _store_version(session, row.id, number, fetch, article, fingerprint, now)
-    row.current_version = number
-    row.current_hash = fingerprint
-    row.last_changed_at = now
+    raw_id = _store_version(session, row.id, number, fetch, article, fingerprint, now, raw)
+    _touch(session, row, now, gone_at=None, current_version=number,
+           current_hash=fingerprint, last_changed_at=now)
     return ArchiveResult(Outcome.NEW_VERSION, None, row.id, number), raw_id
 
 
@@ -279,13 +282,14 @@ def _store_version(
     article: Article,
     fingerprint: str,
     now: datetime,
+    raw: PackedBody | None,
 ) -> int | None:
     raw_id = None
-    if fetch.body:
+    if raw is not None or fetch.body:
         content_type = fetch.headers.get("content-type")
         raw_id = store_raw(
             session,
-            fetch.body,
+            raw if raw is not None else fetch.body,
             content_type=content_type,
             charset=charset_from_content_type(content_type),
             now=now,
@@ -298,8 +302,9 @@ def _store_version(
         image=article.image,
         url=fetch.final_url or fetch.url,
     )
-    session.add(
-        models.Version(
+    session.execute(
+        _INSERT_VERSION,
+        dict(
             article_id=article_id,
             version=number,
             captured_at=now,
@@ -316,41 +321,67 @@ def _store_version(
             content_hash=fingerprint,
             extractor_version=(clean_text(article.extractor_version) or "unknown")[:255],
             raw_capture_id=raw_id,
-            meta=clean_json(meta),
-        )
+            metadata=clean_json(meta),
+        ),
     )
-    session.flush()
     return raw_id
+
+
+#: Site ids by (database, domain). Sites are never deleted, so a cached id stays valid.
+_site_ids: dict[tuple[str, str], int] = {}
 
 
 def _site_id(session: Session, url: str, name: str | None, now: datetime) -> int:
     domain = site_domain(url)[:255]
+    key = (str(session.get_bind().url), domain)
+    if key in _site_ids:
+        return _site_ids[key]
     # Race: two crawls meet a new site at once; the unique domain keeps one row.
-    session.execute(
-        insert_ignore(session, models.Site, ["domain"]).values(
-            domain=domain, name=(clean_text(name) or "")[:1000] or None, first_seen_at=now
-        )
+    site_id = session.scalar(
+        insert_ignore(session, models.Site, ["domain"], Sites.c.id),
+        dict(domain=domain, name=(clean_text(name) or "")[:1000] or None, first_seen_at=now),
     )
-    return session.scalar(select(models.Site.id).where(models.Site.domain == domain))
+    if site_id is None:
+        site_id = session.scalar(select(Sites.c.id).where(Sites.c.domain == domain))
+    else:
+        # Not cached until committed: a rolled-back transaction would leave a stale id.
+        return site_id
+    _site_ids[key] = site_id
+    return site_id
 
 
-def _lock_article(session: Session, article_id: int) -> models.Article:
-    return session.scalars(
-        select(models.Article).where(models.Article.id == article_id).with_for_update()
-    ).one()
+def _lock_article(session: Session, where: Any, *, missing_ok: bool = False) -> Any:
+    """The article row matching ``where``, locked until the transaction ends."""
+    result = session.execute(
+        select(Articles.c.id, Articles.c.current_version, Articles.c.current_hash,
+               Articles.c.last_fetched_at, Articles.c.gone_at)
+        .where(where)
+        .with_for_update()
+    )
+    return result.first() if missing_ok else result.one()
+
+
+def _touch(session: Session, row: Any, now: datetime, **values: Any) -> None:
+    """Update the locked article row; ``last_fetched_at`` never moves back (a replayed
+    spool file may hold fetches older than the last crawl)."""
+    session.execute(
+        update(Articles)
+        .where(Articles.c.id == row.id)
+        .values(last_fetched_at=max(row.last_fetched_at, now), **values)
+    )
 
 
 def _known_article(session: Session, fetch: Fetch) -> int | None:
     """The article a URL was archived as, if any: by its own normalised URL, else by the
     last fetch of the same URL that reached an article (a page whose canonical differs)."""
     urls = {normalise_url(u) for u in (fetch.url, fetch.final_url) if u}
-    found = session.scalar(select(models.Article.id).where(models.Article.url.in_(urls)))
+    found = session.scalar(select(Articles.c.id).where(Articles.c.url.in_(urls)))
     if found is not None:
         return found
     return session.scalar(
-        select(models.Fetch.article_id)
-        .where(models.Fetch.url == fetch.url, models.Fetch.article_id.is_not(None))
-        .order_by(models.Fetch.fetched_at.desc())
+        select(Fetches.c.article_id)
+        .where(Fetches.c.url == fetch.url, Fetches.c.article_id.is_not(None))
+        .order_by(Fetches.c.fetched_at.desc())
         .limit(1)
     )
 

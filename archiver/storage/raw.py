@@ -7,6 +7,7 @@ larger than the text they carry, and compress about 5-10x with zstd.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 import zstandard
@@ -16,11 +17,26 @@ from sqlalchemy.orm import Session
 from archiver.storage.models import RawCapture
 from archiver.storage.upsert import insert_ignore
 
-ZSTD_LEVEL = 9
+#: zstd level 3 compresses a news page about 6x at ~0.7 ms; level 9 gains ~10% for 3x
+#: the CPU, which a crawl on two cores can't spare.
+ZSTD_LEVEL = 3
 
 
-def sha256(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+@dataclass(frozen=True, slots=True)
+class PackedBody:
+    """A body ready to store: its SHA-256, its zstd blob and its original size.
+
+    Made by :func:`pack`, a pure function, so crawl workers can do the hashing and
+    compression in parallel and hand the (small) result to the writer.
+    """
+
+    sha256: str
+    blob: bytes
+    size: int
+
+
+def pack(body: bytes) -> PackedBody:
+    return PackedBody(hashlib.sha256(body).hexdigest(), compress(body), len(body))
 
 
 def compress(body: bytes) -> bytes:
@@ -34,7 +50,7 @@ def decompress(blob: bytes) -> bytes:
 
 def store_raw(
     session: Session,
-    body: bytes,
+    body: bytes | PackedBody,
     *,
     content_type: str | None,
     charset: str | None,
@@ -43,26 +59,26 @@ def store_raw(
     """The id of the raw capture holding ``body``, inserting it if it is new.
 
     Must run inside a transaction. Two writers storing the same body at once both get
-    the one row: the insert does nothing on a conflicting SHA-256.
+    the one row: the insert does nothing on a conflicting SHA-256, and the second
+    writer then reads the first one's row.
     """
-    digest = sha256(body)
-    existing = session.scalar(select(RawCapture.id).where(RawCapture.sha256 == digest))
-    if existing is not None:
-        return existing
-    blob = compress(body)
-    # Race: another crawl stores the same body between our select and insert.
-    session.execute(
-        insert_ignore(session, RawCapture, ["sha256"]).values(
-            sha256=digest,
-            body=blob,
-            size=len(body),
-            compressed_size=len(blob),
+    packed = body if isinstance(body, PackedBody) else pack(body)
+    # Race: another crawl stores the same body at the same moment; the unique sha256 wins.
+    raw_id = session.scalar(
+        insert_ignore(session, RawCapture, ["sha256"], RawCapture.id),
+        dict(
+            sha256=packed.sha256,
+            body=packed.blob,
+            size=packed.size,
+            compressed_size=len(packed.blob),
             content_type=(content_type or "")[:255] or None,
             charset=(charset or "")[:64] or None,
             created_at=now,
-        )
+        ),
     )
-    return session.scalar(select(RawCapture.id).where(RawCapture.sha256 == digest))
+    if raw_id is None:
+        raw_id = session.scalar(select(RawCapture.id).where(RawCapture.sha256 == packed.sha256))
+    return raw_id
 
 
 def load_raw(session: Session, raw_capture_id: int) -> bytes:

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def insert_ignore(session: Session, model: Any, conflict_columns: list[str]) -> Any:
+def insert_ignore(
+    session: Session, model: Any, conflict_columns: list[str], returning: Any = None
+) -> Any:
     """An insert into ``model``'s table that does nothing when ``conflict_columns``
-    already hold the same values (the unique constraint decides, not a prior select)."""
-    dialect = session.get_bind().dialect.name
+    already hold the same values (the unique constraint decides, not a prior select).
+
+    Execute it with the row as parameters, ``session.execute(stmt, {...})``: the
+    statement is built once per dialect and its compiled form is reused.
+    """
+    return _statement(session.get_bind().dialect.name, model, tuple(conflict_columns), returning)
+
+
+@cache
+def _statement(dialect: str, model: Any, conflict_columns: tuple[str, ...], returning: Any) -> Any:
     if dialect == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
-    if dialect == "sqlite":
-        return sqlite.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
-    raise NotImplementedError(f"no upsert for the {dialect} dialect")
+        stmt = postgresql.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
+    else:
+        raise NotImplementedError(f"no upsert for the {dialect} dialect")
+    return stmt.returning(returning) if returning is not None else stmt

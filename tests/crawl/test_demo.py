@@ -1,0 +1,30 @@
+"""The README's first Quickstart command: `archiver demo`, offline, on the SQLite default."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_archives_site_and_shows_the_correction(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "archiver.cli", "demo"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Crawl run 2 finished" in done.stdout
+    assert "+++ after" in done.stdout and "Correction:" in done.stdout
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        counts = db.execute(
+            "SELECT version_count, count(*) FROM article_latest GROUP BY version_count"
+        ).fetchall()
+        outcomes = dict(db.execute(
+            "SELECT outcome, count(*) FROM fetch_log WHERE crawl_run_id = 2 "
+            "AND outcome IN ('new_version', 'unchanged', 'new_article') GROUP BY outcome"
+        ).fetchall())
+    # Six articles; the chrome churned on every page, only the corrected one changed.
+    assert sorted(counts) == [(1, 5), (2, 1)]
+    assert outcomes == {"new_version": 1, "unchanged": 5}

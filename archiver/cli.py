@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from archiver.storage import migrate
 from archiver.storage.errors import DatabaseUnavailable, StorageError
-from archiver.storage.session import database_url, display_url, make_engine
+from archiver.storage.session import database_url, describe_error, display_url, make_engine
 
 logger = logging.getLogger("archiver")
 
@@ -52,7 +52,9 @@ def _db_current(args: argparse.Namespace) -> int:
         with engine.connect() as conn:
             current = migrate.current_revision(conn)
     except (OperationalError, DBAPIError) as exc:
-        raise DatabaseUnavailable(f"cannot reach the database at {display_url(url)}") from exc
+        raise DatabaseUnavailable(
+            f"cannot reach the database at {display_url(url)}: {describe_error(exc)}"
+        ) from exc
     finally:
         engine.dispose()
     head = migrate.head_revision()
@@ -72,10 +74,8 @@ def _ensure_reachable(url: str) -> None:
         with engine.connect():
             pass
     except (OperationalError, DBAPIError) as exc:
-        orig = getattr(exc, "orig", None) or exc
-        detail = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
         raise DatabaseUnavailable(
-            f"cannot reach the database at {display_url(url)}: {detail}"
+            f"cannot reach the database at {display_url(url)}: {describe_error(exc)}"
         ) from exc
     finally:
         engine.dispose()

@@ -84,7 +84,7 @@ def check_database(engine: Engine) -> None:
             current = current_revision(conn)
     except (OperationalError, DBAPIError) as exc:
         raise DatabaseUnavailable(
-            f"cannot reach the database at {url}: {_first_line(exc)}"
+            f"cannot reach the database at {url}: {describe_error(exc)}"
         ) from exc
     head = head_revision()
     if current is None:
@@ -98,7 +98,8 @@ def check_database(engine: Engine) -> None:
         )
 
 
-def _first_line(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """The first line of a driver error, for a one-line message."""
     orig = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(orig).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(orig).__name__

@@ -3,8 +3,7 @@
 Each test gets a fresh database: PostgreSQL databases are cloned from a template that
 the migrations built once per session (``CREATE DATABASE ... TEMPLATE``, a few ms), and
 SQLite files are copied from a migrated one. The schema never comes from the models
-themselves: the tests must fail
-when the migrations are broken.
+themselves: the tests must fail when the migrations are broken.
 
 Where no PostgreSQL is reachable (a laptop), the PostgreSQL tests skip with the reason;
 with ``ARCHIVER_TEST_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) they fail instead.

@@ -29,19 +29,15 @@ logger = logging.getLogger("archiver")
 Command = Callable[[argparse.Namespace], int]
 
 
-def _db_upgrade(args: argparse.Namespace) -> int:
+def _db_migrate(args: argparse.Namespace) -> int:
     url = database_url(args.database_url)
     _ensure_reachable(url)
-    migrate.upgrade(url, args.revision)
-    print(f"{display_url(url)}: upgraded to {args.revision} ({migrate.head_revision()})")
-    return 0
-
-
-def _db_downgrade(args: argparse.Namespace) -> int:
-    url = database_url(args.database_url)
-    _ensure_reachable(url)
-    migrate.downgrade(url, args.revision)
-    print(f"{display_url(url)}: downgraded to {args.revision}")
+    if args.db_command == "upgrade":
+        migrate.upgrade(url, args.revision)
+        print(f"{display_url(url)}: upgraded to {args.revision} ({migrate.head_revision()})")
+    else:
+        migrate.downgrade(url, args.revision)
+        print(f"{display_url(url)}: downgraded to {args.revision}")
     return 0
 
 
@@ -94,10 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = db_commands.add_parser("upgrade", help="apply the migrations")
     up.add_argument("revision", nargs="?", default="head")
-    up.set_defaults(handler=_db_upgrade)
+    up.set_defaults(handler=_db_migrate)
     down = db_commands.add_parser("downgrade", help="revert the migrations")
     down.add_argument("revision", help="target revision; `base` removes the schema")
-    down.set_defaults(handler=_db_downgrade)
+    down.set_defaults(handler=_db_migrate)
     cur = db_commands.add_parser("current", help="show the schema's migration")
     cur.set_defaults(handler=_db_current)
 

@@ -279,6 +279,18 @@ class NewsSpider(scrapy.Spider):
             )
         return None
 
+    def _listing_fetch(self, response: Response, summary: str, problem: str | None) -> Fetch:
+        """The fetch row of a sitemap or feed: what it held, and what was wrong with it
+        (a malformed listing is an error, though its readable entries are still used)."""
+        reason = summary
+        if problem:
+            self.crawler.stats.inc_value("archiver/listing/malformed")
+            logger.warning("Listing %s: %s (%s)", response.url, problem, summary)
+            reason = f"{problem}; {summary}"
+        return self._fetch(
+            response, **{OUTCOME_KEY: "error" if problem else "not_article", REASON_KEY: reason}
+        )
+
     def parse_robots(self, response: Response) -> Iterable[Any]:
         origin = response.meta.get("archiver_origin") or {}
         sitemaps = sitemaps_from_robots(response.body) if response.status < 400 else []
@@ -300,14 +312,10 @@ class NewsSpider(scrapy.Spider):
         origin = response.meta.get("archiver_origin") or {}
         sitemap = parse_sitemap(response.body)
         what = {"urlset": "sitemap", "sitemapindex": "sitemap index", "text": "text sitemap"}
-        reason = f"{what.get(sitemap.kind, 'not a sitemap')}: {len(sitemap.entries)} entries"
-        if sitemap.problem:
-            self.crawler.stats.inc_value("archiver/listing/malformed")
-            logger.warning("Sitemap %s: %s (%s)", response.url, sitemap.problem, reason)
-            reason = f"{sitemap.problem}; {reason}"
-        yield self._fetch(
+        yield self._listing_fetch(
             response,
-            **{OUTCOME_KEY: "error" if sitemap.problem else "not_article", REASON_KEY: reason},
+            f"{what.get(sitemap.kind, 'not a sitemap')}: {len(sitemap.entries)} entries",
+            sitemap.problem,
         )
         for entry in sitemap.entries:
             if sitemap.is_index:
@@ -324,14 +332,8 @@ class NewsSpider(scrapy.Spider):
         source = response.meta.get("archiver_source")
         origin = response.meta.get("archiver_origin") or {}
         feed = parse_feed(response.body, base_url=response.url)
-        reason = f"{feed.kind} feed: {len(feed.entries)} entries"
-        if feed.problem:
-            self.crawler.stats.inc_value("archiver/listing/malformed")
-            logger.warning("Feed %s: %s (%s)", response.url, feed.problem, reason)
-            reason = f"{feed.problem}; {reason}"
-        yield self._fetch(
-            response,
-            **{OUTCOME_KEY: "error" if feed.problem else "not_article", REASON_KEY: reason},
+        yield self._listing_fetch(
+            response, f"{feed.kind} feed: {len(feed.entries)} entries", feed.problem
         )
         for entry in feed.entries:
             meta = {**origin, "via": "feed", "listed_in": response.url, **entry.meta()}

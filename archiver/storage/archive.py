@@ -341,11 +341,11 @@ def _site_id(session: Session, url: str, name: str | None, now: datetime) -> int
         insert_ignore(session, models.Site, ["domain"], Sites.c.id),
         dict(domain=domain, name=(clean_text(name) or "")[:1000] or None, first_seen_at=now),
     )
-    if site_id is None:
-        site_id = session.scalar(select(Sites.c.id).where(Sites.c.domain == domain))
-    else:
-        # Not cached until committed: a rolled-back transaction would leave a stale id.
+    if site_id is not None:
+        # Not cached: this transaction may still roll back and take the row with it.
         return site_id
+    # The row existed before this transaction began, so its id is safe to cache.
+    site_id = session.scalar(select(Sites.c.id).where(Sites.c.domain == domain))
     _site_ids[key] = site_id
     return site_id
 

@@ -4,6 +4,8 @@ The page is parsed once with lxml. On that one tree we read the metadata (JSON-L
 tags, markup), detect a paywall and cut at its gate, join a body split into chunks and
 remove chrome; then trafilatura, handed the cleaned tree (no second parse, no metadata
 pass of its own), finds the body, and a last text pass drops chrome lines it kept.
+trafilatura runs its fast path first (no comparison with readability and justext, a
+quarter of the time) and its full cascade only when the fast path finds no body.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from archiver.extract.metadata import Metadata, read_metadata
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = f"archiver-extract/2 trafilatura/{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"archiver-extract/3 trafilatura/{trafilatura.__version__}"
 
 #: Pages shorter than this (after extraction) are not articles.
 MIN_TEXT_CHARS = 200
@@ -125,20 +127,31 @@ def _extract(
     # After chrome removal, so that comment boxes sharing the body's class are gone.
     chrome.merge_split_body(tree)
 
+    text = _body_text(tree, url, md, fast=True)
+    if len(text) < MIN_TEXT_CHARS:
+        # trafilatura's fast path skips its comparison with readability and justext; on
+        # most pages that changes nothing and saves a quarter of the time. When it finds
+        # no body, the full cascade gets its chance before the page is called no article.
+        text = _body_text(tree, url, md, fast=False)
+        if len(text) < MIN_TEXT_CHARS:
+            return None
+    return _article(text, md, evidence)
+
+
+def _body_text(tree: HtmlElement, url: str | None, md: Metadata, *, fast: bool) -> str:
+    """trafilatura's body text of the cleaned tree (which it copies, never changes)."""
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
+        fast=fast,
         with_metadata=False,
         include_comments=False,
         favor_precision=True,
         include_tables=True,
     )
     if doc is None:
-        return None
-    text = chrome.clean_text((doc.text or "").replace("\x00", ""), title=md.title)
-    if len(text) < MIN_TEXT_CHARS:
-        return None
-    return _article(text, md, evidence)
+        return ""
+    return chrome.clean_text((doc.text or "").replace("\x00", ""), title=md.title)
 
 
 _LISTING_TYPES = frozenset(

@@ -96,3 +96,21 @@ def test_paywall(case) -> None:
 def test_round_trips_through_dict(case) -> None:
     article, expected = case
     assert Article.from_dict(json.loads(json.dumps(article.to_dict()))) == article
+
+
+def test_full_cascade_when_the_fast_path_finds_no_body() -> None:
+    """extract() runs trafilatura's fast path first; a page where that finds only chrome
+    must still come out whole, through the full cascade (readability, justext)."""
+    import trafilatura
+
+    from archiver.extract.core import MIN_TEXT_CHARS
+
+    body, expected = _load("portal_br_text_after_photo_table")
+    fast = trafilatura.bare_extraction(
+        body.decode("utf-8"), url=expected["url"], fast=True,
+        include_comments=False, favor_precision=True,
+    )
+    assert fast is None or len(fast.text or "") < MIN_TEXT_CHARS  # the case this page is for
+    article = extract(body, expected["url"])
+    assert article is not None
+    assert _lines(article.text) == [" ".join(p.split()) for p in expected["body"]]

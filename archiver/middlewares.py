@@ -1,4 +1,5 @@
-"""Downloader middlewares: conditional requests, and retries that back off.
+"""Downloader middlewares: conditional requests, retries that back off, deferred
+decompression and a meta refresh that reads only the head of a page.
 
 Both read their settings in ``from_crawler``; the database engine of the conditional
 middleware is made when the spider opens and disposed of when it closes.
@@ -7,6 +8,7 @@ middleware is made when the spider opens and disposed of when it closes.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -15,17 +17,22 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Request, Response
+from scrapy.http import HtmlResponse, Request, Response
+from scrapy.utils.httpobj import urlparse_cached
 from sqlalchemy.exc import DBAPIError
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
+from w3lib.html import get_base_url, get_meta_refresh
 
 from archiver.urls import normalise_url
-from archiver.workers import WORKER_ENCODINGS
+from archiver.workers import WORKER_ENCODINGS, head_of_body
 
 logger = logging.getLogger(__name__)
 
 _VALIDATOR_HEADERS = ("If-None-Match", "If-Modified-Since")
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 class ConditionalRequestMiddleware:
@@ -224,3 +231,61 @@ class DeferredDecompressionMiddleware(HttpCompressionMiddleware):
                 request.meta["archiver_encoding"] = encodings[0]
                 return response
         return super().process_response(request, response)
+
+
+class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's meta refresh redirects, read from the first 4096 characters only.
+
+    Scrapy's own middleware takes ``response.text``, which decodes (and, with no charset
+    declared, sniffs) the whole body on the reactor thread, for every page, to look at
+    its first 4096 characters. Worse, an article body still gzipped for the workers (see
+    :class:`DeferredDecompressionMiddleware`) would be decoded as garbage and its refresh
+    missed. This inflates and decodes only the head it needs. Same settings
+    (``METAREFRESH_*``), same redirect bookkeeping, same outcome.
+    """
+
+    #: Scrapy looks at this many characters; a UTF-8 character takes at most 4 bytes.
+    HEAD_CHARS = 4096
+
+    def process_response(self, request: Request, response: Response) -> Any:  # type: ignore[override]
+        if (
+            request.meta.get("dont_redirect", False)
+            or request.method == "HEAD"
+            or not isinstance(response, HtmlResponse)
+            or urlparse_cached(request).scheme not in {"http", "https"}
+        ):
+            return response
+        head = head_of_body(
+            response.body, request.meta.get("archiver_encoding"), self.HEAD_CHARS * 4
+        )
+        if b"refresh" not in head.lower() and not head.startswith(_UTF16_BOMS):
+            return response  # the common case, without decoding anything
+        text, encoding = _decode_head(head, response.headers.get("Content-Type"))
+        text = text[: self.HEAD_CHARS]
+        base = get_base_url(text, response.url, encoding)
+        interval, url = get_meta_refresh(text, base, encoding, ignore_tags=self._ignore_tags)
+        if not url:
+            return response
+        redirected = self._redirect_request_using_get(request, response, url)
+        if urlparse_cached(redirected).scheme not in {"http", "https"}:
+            return response
+        if interval is not None and interval < self._maxdelay:
+            # The redirected request must be decompressed afresh, like any other.
+            redirected.meta.pop("archiver_encoding", None)
+            return self._redirect(redirected, request, "meta refresh")
+        return response
+
+
+def _decode_head(head: bytes, content_type: bytes | None) -> tuple[str, str]:
+    """Decode the head of a page as a browser would: BOM, HTTP charset, <meta>, UTF-8."""
+    bom, _ = read_bom(head)
+    encoding = (
+        bom
+        or http_content_type_encoding(content_type.decode("latin-1") if content_type else None)
+        or html_body_declared_encoding(head)
+        or "utf-8"
+    )
+    try:
+        return head.decode(encoding, "replace"), encoding
+    except LookupError:
+        return head.decode("utf-8", "replace"), "utf-8"

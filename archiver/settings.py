@@ -81,6 +81,8 @@ DOWNLOADER_MIDDLEWARES = {
     "archiver.middlewares.BackoffRetryMiddleware": 550,
     "archiver.middlewares.ConditionalRequestMiddleware": 580,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "archiver.middlewares.HeadMetaRefreshMiddleware": 580,
     "archiver.middlewares.DeferredDecompressionMiddleware": 590,
 }
 #: Items are processed concurrently across responses anyway; a callback yields one Fetch,

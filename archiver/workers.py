@@ -88,6 +88,24 @@ def decode_body(body: bytes, encoding: str, max_size: int) -> bytes:
     raise AssertionError("unreachable")
 
 
+def head_of_body(body: bytes, encoding: str | None, size: int) -> bytes:
+    """The first ``size`` bytes of a body, inflating only that much of a gzip/deflate one.
+
+    A body that does not inflate gives ``b""``: the worker will say what is wrong with it.
+    """
+    if not encoding:
+        return body[:size]
+    candidates = [16 + zlib.MAX_WBITS] if encoding in ("gzip", "x-gzip") else [
+        zlib.MAX_WBITS, -zlib.MAX_WBITS
+    ]
+    for wbits in candidates:
+        try:
+            return zlib.decompressobj(wbits).decompress(body, size)
+        except zlib.error:
+            continue
+    return b""
+
+
 def process_page(
     body: bytes, encoding: str | None, url: str, content_type: str | None, max_size: int
 ) -> PageResult:

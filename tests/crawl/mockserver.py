@@ -147,6 +147,11 @@ class HostileHandler(SiteHandler):
             return self.hostile(path[len("/hostile/"):])
         if path.startswith("/r/"):  # /r/<prefix>/<article path>: a permanent redirect
             return Response(301, {"Location": self.base + path[len("/r"):]})
+        if path.startswith("/m/"):  # /m/<prefix>/<article path>: a meta refresh to it
+            target = html.escape(path[len("/m"):])
+            page = (f'<!DOCTYPE html><html><head><title>Moved</title><meta http-equiv="refresh" '
+                    f'content="0; url={target}"></head><body>This story has moved.</body></html>')
+            return Response(200, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
         return super().route(path)
 
     def hostile(self, name: str) -> Response | None:

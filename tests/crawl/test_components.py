@@ -98,3 +98,43 @@ def test_retry_after():
     now = datetime(2025, 1, 1, tzinfo=timezone.utc)
     assert retry_after_seconds(format_datetime(now + timedelta(seconds=30), usegmt=True), now) == 30
     assert retry_after_seconds(b"soon") is None and retry_after_seconds(None) is None
+
+
+def _meta_refresh(body: bytes, content_type: str, **meta) -> Request | HtmlResponse:
+    from archiver.middlewares import HeadMetaRefreshMiddleware
+
+    crawler = get_crawler(NewsSpider, {"METAREFRESH_MAXDELAY": 100})
+    middleware = HeadMetaRefreshMiddleware.from_crawler(crawler)
+    request = Request("https://example.com/old/story", meta={"archiver_kind": "article", **meta})
+    response = HtmlResponse(request.url, body=body, headers={"Content-Type": content_type},
+                            request=request)
+    return middleware.process_response(request, response)
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "windows-1251"])
+def test_meta_refresh_is_read_from_the_head_in_the_http_charset(charset):
+    page = ('<html><head><title>Перемещено</title><meta http-equiv="refresh" '
+            'content="0; url=/новости/story"></head><body>moved</body></html>').encode(charset)
+    out = _meta_refresh(page, f"text/html; charset={charset}")
+    assert isinstance(out, Request)
+    assert out.url == "https://example.com/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/story"
+    assert out.meta["redirect_urls"] == ["https://example.com/old/story"]
+
+
+def test_meta_refresh_in_a_gzipped_article_is_followed_and_decompressed_afresh():
+    page = b'<html><head><meta http-equiv="refresh" content="2;URL=\'/new\'"></head></html>'
+    out = _meta_refresh(gzip.compress(page + b" " * 100_000), "text/html",
+                        archiver_encoding="gzip")
+    assert isinstance(out, Request) and out.url == "https://example.com/new"
+    assert "archiver_encoding" not in out.meta
+
+
+@pytest.mark.parametrize("page", [
+    b'<html><head><meta http-equiv="refresh" content="300"></head><body>live blog</body></html>',
+    b'<html><head><meta http-equiv="refresh" content="600; url=/elsewhere"></head></html>',
+    b"<html><head><title>A story</title></head><body>" + b"<p>text</p>" * 5000 + b"</body></html>",
+    b"<html><body>" + b"x" * 20_000 + b'<meta http-equiv="refresh" content="0; url=/x"></body>',
+])
+def test_pages_without_a_prompt_refresh_in_their_head_are_left_alone(page):
+    out = _meta_refresh(page, "text/html; charset=utf-8")
+    assert isinstance(out, HtmlResponse) and out.body == page

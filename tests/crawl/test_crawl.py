@@ -121,6 +121,7 @@ def test_identity_redirects_tracking_params_and_duplicates(server, db_url, crawl
     article_id = archive.fetch(page).article_id
     variants = [
         server.url(f"/r{site.prefix}{a.path}"),                      # a redirect
+        server.url(f"/m{site.prefix}{a.path}"),                      # a meta refresh (gzipped)
         page + "?utm_source=newsletter&utm_medium=email&fbclid=x1",   # tracking parameters
     ]
     for v in variants:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from archiver.extract import Article
@@ -121,7 +121,9 @@ def archive(
     """
     try:
         with session.begin():
-            return _archive(session, fetch, article, crawl_run_id, outcome, reason, raw)
+            # Core statements on the session's connection: no unit of work to keep.
+            conn = session.connection()
+            return _archive(conn, fetch, article, crawl_run_id, outcome, reason, raw)
     except _AlreadyArchived:
         pass  # rolled back: the first write of this fetch stands
     with session.begin():
@@ -147,7 +149,7 @@ _INSERT_VERSION = Versions.insert()
 
 
 def _archive(
-    session: Session,
+    conn: Connection,
     fetch: Fetch,
     article: Article | None,
     crawl_run_id: int | None,
@@ -156,14 +158,14 @@ def _archive(
     raw: PackedBody | None,
 ) -> ArchiveResult:
     now = clean_datetime(fetch.fetched_at) or datetime.now(timezone.utc)
-    result, raw_id = _decide(session, fetch, article, outcome, reason, now, raw)
+    result, raw_id = _decide(conn, fetch, article, outcome, reason, now, raw)
     headers = {k.lower(): v for k, v in fetch.headers.items()}
     # The fetch row goes in last, in the same transaction. If its uid is taken (a
     # replayed spool file, a retried transaction, a second writer of the same fetch,
     # which on PostgreSQL waits here on the unique index until the first commits), the
     # insert does nothing and everything this transaction did is rolled back.
-    inserted = session.scalar(
-        insert_ignore(session, models.Fetch, ["uid"], Fetches.c.id),
+    inserted = conn.scalar(
+        insert_ignore(conn, models.Fetch, ["uid"], Fetches.c.id),
         dict(
             uid=fetch.id,
             url=clean_text(fetch.url),
@@ -188,7 +190,7 @@ def _archive(
 
 
 def _decide(
-    session: Session,
+    conn: Connection,
     fetch: Fetch,
     article: Article | None,
     outcome: Outcome | None,
@@ -198,10 +200,10 @@ def _decide(
 ) -> tuple[ArchiveResult, int | None]:
     status = fetch.status
     if status in GONE_STATUSES:
-        known = _known_article(session, fetch)
+        known = _known_article(conn, fetch)
         if known is not None:
-            row = _lock_article(session, Articles.c.id == known)
-            _touch(session, row, now, gone_at=row.gone_at or now)
+            row = _lock_article(conn, Articles.c.id == known)
+            _touch(conn, row, now, gone_at=row.gone_at or now)
             why = reason or f"HTTP {status}: the article is gone; its versions are kept"
             return ArchiveResult(Outcome.GONE, why, row.id, row.current_version), None
         why = reason or f"HTTP {status} for a URL never archived"
@@ -216,11 +218,11 @@ def _decide(
         return ArchiveResult(Outcome.ERROR, fetch.error or "no response", None, None), None
 
     if status == 304:
-        known = _known_article(session, fetch)
+        known = _known_article(conn, fetch)
         version = None
         if known is not None:
-            row = _lock_article(session, Articles.c.id == known)
-            _touch(session, row, now, gone_at=row.gone_at)
+            row = _lock_article(conn, Articles.c.id == known)
+            _touch(conn, row, now, gone_at=row.gone_at)
             version = row.current_version
         why = reason or "HTTP 304: not modified since the last fetch"
         return ArchiveResult(Outcome.NOT_MODIFIED, why, known, version), None
@@ -232,23 +234,23 @@ def _decide(
         why = reason or "no article found in the page"
         return ArchiveResult(Outcome.NOT_ARTICLE, why, None, None), None
 
-    return _version(session, fetch, article, now, raw)
+    return _version(conn, fetch, article, now, raw)
 
 
 def _version(
-    session: Session, fetch: Fetch, article: Article, now: datetime, raw: PackedBody | None
+    conn: Connection, fetch: Fetch, article: Article, now: datetime, raw: PackedBody | None
 ) -> tuple[ArchiveResult, int | None]:
     url = article_url(fetch.final_url or fetch.url, article.canonical_url)
     fingerprint = content_fingerprint(article)
 
-    row = _lock_article(session, Articles.c.url == url, missing_ok=True)
+    row = _lock_article(conn, Articles.c.url == url, missing_ok=True)
     if row is None:
         # Race: two crawls see a new article at once. Only one insert succeeds; the other
         # does nothing, then waits on the winner's row lock below and compares with it.
-        article_id = session.scalar(
-            insert_ignore(session, models.Article, ["url"], Articles.c.id),
+        article_id = conn.scalar(
+            insert_ignore(conn, models.Article, ["url"], Articles.c.id),
             dict(
-                site_id=_site_id(session, url, article.site_name, now),
+                site_id=_site_id(conn, url, article.site_name, now),
                 url=url,
                 first_seen_at=now,
                 last_fetched_at=now,
@@ -258,24 +260,24 @@ def _version(
             ),
         )
         if article_id is not None:
-            raw_id = _store_version(session, article_id, 1, fetch, article, fingerprint, now, raw)
+            raw_id = _store_version(conn, article_id, 1, fetch, article, fingerprint, now, raw)
             return ArchiveResult(Outcome.NEW_ARTICLE, None, article_id, 1), raw_id
-        row = _lock_article(session, Articles.c.url == url)
+        row = _lock_article(conn, Articles.c.url == url)
 
     if row.current_hash == fingerprint:
-        _touch(session, row, now, gone_at=None)
+        _touch(conn, row, now, gone_at=None)
         why = "the article came back after being gone" if row.gone_at is not None else None
         return ArchiveResult(Outcome.UNCHANGED, why, row.id, row.current_version), None
 
     number = row.current_version + 1
-    raw_id = _store_version(session, row.id, number, fetch, article, fingerprint, now, raw)
-    _touch(session, row, now, gone_at=None, current_version=number,
+    raw_id = _store_version(conn, row.id, number, fetch, article, fingerprint, now, raw)
+    _touch(conn, row, now, gone_at=None, current_version=number,
            current_hash=fingerprint, last_changed_at=now)
     return ArchiveResult(Outcome.NEW_VERSION, None, row.id, number), raw_id
 
 
 def _store_version(
-    session: Session,
+    conn: Connection,
     article_id: int,
     number: int,
     fetch: Fetch,
@@ -288,7 +290,7 @@ def _store_version(
     if raw is not None or fetch.body:
         content_type = fetch.headers.get("content-type")
         raw_id = store_raw(
-            session,
+            conn,
             raw if raw is not None else fetch.body,
             content_type=content_type,
             charset=charset_from_content_type(content_type),
@@ -302,7 +304,7 @@ def _store_version(
         image=article.image,
         url=fetch.final_url or fetch.url,
     )
-    session.execute(
+    conn.execute(
         _INSERT_VERSION,
         dict(
             article_id=article_id,
@@ -331,28 +333,28 @@ def _store_version(
 _site_ids: dict[tuple[str, str], int] = {}
 
 
-def _site_id(session: Session, url: str, name: str | None, now: datetime) -> int:
+def _site_id(conn: Connection, url: str, name: str | None, now: datetime) -> int:
     domain = site_domain(url)[:255]
-    key = (str(session.get_bind().url), domain)
+    key = (str(conn.engine.url), domain)
     if key in _site_ids:
         return _site_ids[key]
     # Race: two crawls meet a new site at once; the unique domain keeps one row.
-    site_id = session.scalar(
-        insert_ignore(session, models.Site, ["domain"], Sites.c.id),
+    site_id = conn.scalar(
+        insert_ignore(conn, models.Site, ["domain"], Sites.c.id),
         dict(domain=domain, name=(clean_text(name) or "")[:1000] or None, first_seen_at=now),
     )
     if site_id is not None:
         # Not cached: this transaction may still roll back and take the row with it.
         return site_id
     # The row existed before this transaction began, so its id is safe to cache.
-    site_id = session.scalar(select(Sites.c.id).where(Sites.c.domain == domain))
+    site_id = conn.scalar(select(Sites.c.id).where(Sites.c.domain == domain))
     _site_ids[key] = site_id
     return site_id
 
 
-def _lock_article(session: Session, where: Any, *, missing_ok: bool = False) -> Any:
+def _lock_article(conn: Connection, where: Any, *, missing_ok: bool = False) -> Any:
     """The article row matching ``where``, locked until the transaction ends."""
-    result = session.execute(
+    result = conn.execute(
         select(Articles.c.id, Articles.c.current_version, Articles.c.current_hash,
                Articles.c.last_fetched_at, Articles.c.gone_at)
         .where(where)
@@ -361,24 +363,24 @@ def _lock_article(session: Session, where: Any, *, missing_ok: bool = False) -> 
     return result.first() if missing_ok else result.one()
 
 
-def _touch(session: Session, row: Any, now: datetime, **values: Any) -> None:
+def _touch(conn: Connection, row: Any, now: datetime, **values: Any) -> None:
     """Update the locked article row; ``last_fetched_at`` never moves back (a replayed
     spool file may hold fetches older than the last crawl)."""
-    session.execute(
+    conn.execute(
         update(Articles)
         .where(Articles.c.id == row.id)
         .values(last_fetched_at=max(row.last_fetched_at, now), **values)
     )
 
 
-def _known_article(session: Session, fetch: Fetch) -> int | None:
+def _known_article(conn: Connection, fetch: Fetch) -> int | None:
     """The article a URL was archived as, if any: by its own normalised URL, else by the
     last fetch of the same URL that reached an article (a page whose canonical differs)."""
     urls = {normalise_url(u) for u in (fetch.url, fetch.final_url) if u}
-    found = session.scalar(select(Articles.c.id).where(Articles.c.url.in_(urls)))
+    found = conn.scalar(select(Articles.c.id).where(Articles.c.url.in_(urls)))
     if found is not None:
         return found
-    return session.scalar(
+    return conn.scalar(
         select(Fetches.c.article_id)
         .where(Fetches.c.url == fetch.url, Fetches.c.article_id.is_not(None))
         .order_by(Fetches.c.fetched_at.desc())

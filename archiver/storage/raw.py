@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import zstandard
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from archiver.storage.models import RawCapture
 from archiver.storage.upsert import insert_ignore
+
+_RAW = RawCapture.__table__
 
 #: zstd level 3 compresses a news page about 6x at ~0.7 ms; level 9 gains ~10% for 3x
 #: the CPU, which a crawl on two cores can't spare.
@@ -49,7 +51,7 @@ def decompress(blob: bytes) -> bytes:
 
 
 def store_raw(
-    session: Session,
+    session: Session | Connection,
     body: bytes | PackedBody,
     *,
     content_type: str | None,
@@ -65,7 +67,7 @@ def store_raw(
     packed = body if isinstance(body, PackedBody) else pack(body)
     # Race: another crawl stores the same body at the same moment; the unique sha256 wins.
     raw_id = session.scalar(
-        insert_ignore(session, RawCapture, ["sha256"], RawCapture.id),
+        insert_ignore(session, RawCapture, ["sha256"], _RAW.c.id),
         dict(
             sha256=packed.sha256,
             body=packed.blob,
@@ -77,7 +79,7 @@ def store_raw(
         ),
     )
     if raw_id is None:
-        raw_id = session.scalar(select(RawCapture.id).where(RawCapture.sha256 == packed.sha256))
+        raw_id = session.scalar(select(_RAW.c.id).where(_RAW.c.sha256 == packed.sha256))
     return raw_id
 
 

@@ -22,7 +22,9 @@ remaining chrome lines and repeated boxes at the text level.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 # Tags we never remove by class name: they are the page or the article itself.
@@ -111,17 +113,46 @@ _LIST_HEADING = re.compile(
 
 
 def _name_of(el: HtmlElement) -> str:
-    attrib = el.attrib
-    return " ".join(
-        attrib.get(key, "") for key in ("class", "id", "role", "aria-label", "data-component")
+    """``el``'s class, id, role, aria-label and data-component, lowercased, in one string."""
+    get = el.get  # one f-string: this runs for every block of the page
+    return (
+        f"{get('class') or ''} {get('id') or ''} {get('role') or ''} "
+        f"{get('aria-label') or ''} {get('data-component') or ''}"
     ).lower()
+
+
+@lru_cache(maxsize=4096)
+def _is_chrome_name(name: str) -> bool:
+    """Whether ``name`` (see :func:`_name_of`) names chrome.
+
+    Cached: a page repeats a few hundred class lists over and over ("menu-item", "col-md-4"),
+    templates repeat across a site's pages, and the long alternation is slow to search.
+    """
+    return _CHROME_NAME.search(name) is not None
+
+
+@lru_cache(maxsize=4096)
+def _text_kind(text: str) -> tuple[bool, bool]:
+    """Whether a block's text (whitespace collapsed) is a list heading, and whether it
+    announces chrome.
+
+    Cached: menus, footers and boxes repeat their short texts on a page and across a
+    site's pages, and _CHROME_TEXT is slow to fail on text that is not chrome.
+    """
+    return _LIST_HEADING.match(text) is not None, _CHROME_TEXT.match(text) is not None
+
+
+def _text_of(el: HtmlElement) -> str:
+    """``el.text_content()``, twice as fast: libxml2 serialises the same text (the element's
+    content, without comments) directly, with no XPath evaluation around it."""
+    return etree.tostring(el, method="text", encoding=str, with_tail=False)
 
 
 def _para_chars(el: HtmlElement) -> int:
     """Characters in the substantial paragraphs under ``el``: a proxy for article text."""
     total = 0
     for p in el.iter("p"):
-        n = len(p.text_content())
+        n = len(_text_of(p))
         if n > 80:
             total += n
     return total
@@ -187,46 +218,77 @@ def remove_chrome(
             if parent is not None and re.search(r"embed|social", parent.get("class") or ""):
                 del parent.attrib["class"]
 
-    # By name.
+    # By name. Protected tags are not block tags: lxml's tag filter skips them, and the
+    # inline elements, before making Python proxies. The list keeps the blocks' proxies
+    # alive until the end, so the text rules' walk below reuses most of them instead of
+    # making new ones (an allocation and an element-class lookup each).
+    blocks = list(root.iter(_BLOCK_TAGS))
     to_drop = []
-    for el in root.iter():
-        if not isinstance(el.tag, str) or el.tag in _PROTECTED_TAGS:
-            continue
+    for el in blocks:
         name = _name_of(el)
-        if not name or not _CHROME_NAME.search(name):
-            continue
-        if el.tag not in _BLOCK_TAGS:
-            continue
-        to_drop.append(el)
+        if _is_chrome_name(name):
+            to_drop.append((el, name))
     dropped: set[HtmlElement] = set()
-    for el in to_drop:
-        if is_kept(el) or any(anc in dropped for anc in el.iterancestors()):
+    for el, name in to_drop:
+        # Only an element of to_drop can be in dropped, so only block-tag ancestors need
+        # looking at (lxml filters them by tag before making Python proxies).
+        if is_kept(el) or (
+            dropped and any(anc in dropped for anc in el.iterancestors(_BLOCK_TAGS))
+        ):
             continue
         # Guard: never remove what looks like the article body itself. A name that also
         # says "content" ("article-body share-enabled") is protected from a quarter of
         # the page's text on; a pure chrome name ("comments") only when it wraps most of
         # the page (a template that puts its whole page in one "js-share-root").
-        limit = 0.25 if _CONTENT_NAME.search(_name_of(el)) else 0.6
+        limit = 0.25 if _CONTENT_NAME.search(name) else 0.6
         if _para_chars(el) > limit * page_chars:
             continue
         dropped.add(el)
         _drop(el)
 
     # By text: short blocks that announce chrome, and list headings with their lists.
-    for el in list(root.iter(_TEXT_RULE_TAGS)):
+    for el, text in _short_text_blocks(root):
         if el.getparent() is None or is_kept(el):
-            continue
-        text = el.text_content()
-        if len(text) > _CHROME_TEXT_MAX:
             continue
         text = " ".join(text.split())
         if not text:
             continue
-        if _LIST_HEADING.match(text) and el.tag in ("h2", "h3", "h4", "h5", "h6", "div",
-                                                      "span", "p", "strong", "header"):
+        list_heading, chrome_text = _text_kind(text)
+        if list_heading and el.tag in ("h2", "h3", "h4", "h5", "h6", "div", "span", "p",
+                                       "strong", "header"):
             _drop_list_block(el, page_chars)
-        elif _CHROME_TEXT.match(text):
+        elif chrome_text:
             _drop(el)
+
+
+def _short_text_blocks(root: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """The blocks the text rules look at, those with at most _CHROME_TEXT_MAX characters,
+    with their text, in document order.
+
+    Taking each block's text is most of the text rules' cost, and the long blocks (the
+    page's wrappers) are the expensive ones: so go from the innermost blocks out, and once
+    a block is too long, mark its ancestors too long without taking their text.
+
+    Taken before the rules run, not as they run, and still right when they run: the rules
+    remove the element, an ancestor or its next sibling, which changes only the text of
+    their ancestors, and those come before the element in document order and have been
+    looked at already.
+    """
+    too_long: set[HtmlElement] = set()
+    short: list[tuple[HtmlElement, str]] = []
+    for el in reversed(list(root.iter(_TEXT_RULE_TAGS))):  # descendants before ancestors
+        if el in too_long:
+            continue
+        text = _text_of(el)
+        if len(text) > _CHROME_TEXT_MAX:
+            node = el
+            while node is not None and node not in too_long:
+                too_long.add(node)
+                node = node.getparent()
+        else:
+            short.append((el, text))
+    short.reverse()
+    return short
 
 
 def _drop_list_block(heading: HtmlElement, page_chars: int) -> None:
@@ -313,6 +375,17 @@ def merge_split_body(root: HtmlElement) -> None:
         _drop(other)
 
 
+# Compiled once rather than at every call: a table's own cells (not those of tables
+# nested in it), its structure elements (nested tables' too, hence the nearest-table check).
+_TABLE_CELLS = etree.XPath("./tr/td | ./tbody/tr/td | ./tr/th | ./tbody/tr/th")
+_TABLE_PARTS = etree.XPath(".//tbody | .//tr | .//td | .//th | .//thead | .//tfoot")
+_NEAREST_TABLE = etree.XPath("ancestor::table[1]")
+# Elements with at least two <br> children: only those can be split on <br><br>.
+# Selecting them in C spares a Python walk over the children of every block on the page.
+_TWO_BR_PARENTS = etree.XPath("descendant-or-self::*[br[2]]")
+_BR_SPLIT_TAGS = frozenset({"font", "td", "div", "span"})
+
+
 def unwrap_layout_tables(root: HtmlElement) -> None:
     """Turn tables used for page layout into plain blocks.
 
@@ -322,21 +395,24 @@ def unwrap_layout_tables(root: HtmlElement) -> None:
     have short cells.
     """
     for table in list(root.iter("table")):
-        cells = table.xpath("./tr/td | ./tbody/tr/td | ./tr/th | ./tbody/tr/th")
+        cells = _TABLE_CELLS(table)
         if not any(
             len(cell.text_content()) > 400 or cell.find(".//table") is not None
             for cell in cells
         ):
             continue
-        for el in table.xpath(".//tbody | .//tr | .//td | .//th | .//thead | .//tfoot"):
-            if el.xpath("ancestor::table[1]")[0] is table:
+        for el in _TABLE_PARTS(table):
+            if _NEAREST_TABLE(el)[0] is table:
                 el.tag = "div"
                 el.attrib.pop("colspan", None)
         table.tag = "div"
     # <br><br> is how these templates separate paragraphs: make them real paragraphs so
     # the extracted text keeps the breaks.
-    for el in list(root.iter("font", "td", "div", "span")):
-        _split_on_double_br(el)
+    # (Splitting one element only regroups its own children: the others' stay as they
+    # were when selected.)
+    for el in _TWO_BR_PARENTS(root):
+        if el.tag in _BR_SPLIT_TAGS:
+            _split_on_double_br(el)
 
 
 def _split_on_double_br(el: HtmlElement) -> None:

@@ -75,16 +75,25 @@ def _is_false(value: object) -> bool:
 
 
 def _direct_text(el: HtmlElement) -> str:
-    parts = [el.text or ""]
-    parts.extend(child.tail or "" for child in el)
-    return "".join(parts)
+    """``el``'s own text: its text and its children's tails, not its children's text."""
+    if not len(el):  # a leaf: no child proxies to make
+        return el.text or ""
+    return (el.text or "") + "".join([child.tail or "" for child in el])
+
+
+def _has_gate_hint(el: HtmlElement) -> bool:
+    """Whether ``el``'s own text has a word of a gate: a cheap test before the phrases."""
+    direct = _direct_text(el).lower()
+    for hint in _GATE_HINT:  # a plain loop: this runs for every block of the page
+        if hint in direct:
+            return True
+    return False
 
 
 def find_gate(root: HtmlElement) -> tuple[HtmlElement, str] | None:
     """The first visible subscription or login gate on the page, and its phrase."""
     for el in root.iter(_GATE_TAGS):
-        direct = _direct_text(el).lower()
-        if not any(hint in direct for hint in _GATE_HINT):
+        if not _has_gate_hint(el):
             continue
         text = " ".join(el.text_content().split())
         if len(text) > _GATE_MAX_CHARS:

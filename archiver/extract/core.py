@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import lxml.html
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura.utils import load_html
+from trafilatura.utils import is_dubious_html, repair_faulty_html
 
 from archiver.extract import chrome, paywall
 from archiver.extract.article import Article
@@ -57,6 +59,22 @@ def _select(root: HtmlElement, selectors: tuple[str, ...]) -> list[HtmlElement]:
     return found
 
 
+#: trafilatura's parser settings, with a class lookup done in C. lxml.html's own lookup
+#: is a Python method run for every element Python touches (thousands per page, a few
+#: per cent of extraction); this one gives every element the HtmlElement class, which
+#: is all extraction uses (no form-field classes).
+_PARSER = lxml.html.HTMLParser(
+    collect_ids=False, default_doctype=False, encoding="utf-8",
+    remove_comments=True, remove_pis=True,
+)
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity,
+    )
+)
+
+
 def _parse(html: bytes | str, encoding: str | None) -> HtmlElement | None:
     if isinstance(html, bytes):
         html, _ = decode_html(html[: MAX_HTML_CHARS * 2], encoding)
@@ -65,9 +83,29 @@ def _parse(html: bytes | str, encoding: str | None) -> HtmlElement | None:
     html = html.replace("\x00", "")
     if not html.strip():
         return None
-    tree = load_html(html)
+    tree = _load_html(html)
     if tree is None or not isinstance(tree, HtmlElement):
         return None
+    return tree
+
+
+def _load_html(html: str) -> HtmlElement | None:
+    """trafilatura's ``load_html`` for a decoded page, with :data:`_PARSER`."""
+    beginning = html[:50].lower()
+    html = repair_faulty_html(html, beginning)
+    try:
+        tree = lxml.html.fromstring(html, parser=_PARSER)
+    except ValueError:  # a str with an XML encoding declaration: lxml wants bytes
+        tree = None
+    except etree.ParserError:
+        return None
+    if tree is None or len(tree) < 1:
+        try:
+            tree = lxml.html.fromstring(html.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        except (ValueError, etree.ParserError):
+            return None
+    if is_dubious_html(beginning) and len(tree) < 2:
+        return None  # not HTML at all
     return tree
 
 

@@ -133,20 +133,25 @@ class ArchivePipeline:
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
-        self.engine = make_engine(self.database_url)
-        check_database(self.engine)  # a clear StorageError before anything is fetched
-        self.Session = make_sessionmaker(self.engine)
-        args = getattr(spider, "crawl_args", {})
-        with self.Session() as session:
-            self.run_id = start_crawl_run(session, spider.name, args)
+        # Start the workers first: they boot (importing extraction) while the database is
+        # checked and the first listings download, not when the first page arrives.
+        self.pool = make_pool(self.workers)
+        for _ in range(self.workers):
+            self.pool.submit(os.getpid)
+        try:
+            self.engine = make_engine(self.database_url)
+            check_database(self.engine)  # a clear StorageError before anything is fetched
+            self.Session = make_sessionmaker(self.engine)
+            args = getattr(spider, "crawl_args", {})
+            with self.Session() as session:
+                self.run_id = start_crawl_run(session, spider.name, args)
+        except BaseException:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            raise
         writers = self.writer_threads or (
             1 if self.engine.dialect.name == "sqlite" else 4  # SQLite has one writer anyway
         )
         self.writer = ThreadPoolExecutor(writers, thread_name_prefix="archiver-writer")
-        self.pool = make_pool(self.workers)
-        # Start the workers now, while the first listings download, not on the first page.
-        for _ in range(self.workers):
-            self.pool.submit(os.getpid)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.spool = SpoolWriter(
             self.spool_dir / f"{spider.name}-run{self.run_id}-{stamp}-{os.getpid()}.jsonl"

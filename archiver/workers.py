@@ -14,7 +14,7 @@ import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from archiver.extract import Article, extract
+from archiver.extract import Article
 from archiver.extract.encoding import charset_from_content_type
 
 #: Content-Encodings a worker decodes itself (Scrapy decodes any other on the reactor).
@@ -121,6 +121,8 @@ def process_page(
     verdict = sniff(body)
     if verdict:
         return PageResult(decoded, None, "skipped", verdict)
+    from archiver.extract import extract  # preloaded in the workers; never in the crawl
+
     article = extract(body, url, encoding=charset_from_content_type(content_type))
     return PageResult(decoded, article)
 
@@ -145,7 +147,7 @@ def make_pool(workers: int) -> ProcessPoolExecutor:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload(["archiver.workers"])
+        context.set_forkserver_preload(["archiver.workers", "archiver.extract.core"])
     return ProcessPoolExecutor(
         max_workers=max(1, workers), mp_context=context, initializer=_init_worker
     )

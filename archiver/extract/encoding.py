@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import re
 
-from charset_normalizer import from_bytes
 
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)""", re.IGNORECASE
@@ -82,6 +81,8 @@ def decode_html(body: bytes, declared: str | None = None) -> tuple[str, str]:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    from charset_normalizer import from_bytes  # only for pages that declare nothing
+
     best = from_bytes(body[:200_000]).best()
     name = normalise_charset(best.encoding if best else None) or "cp1252"
     # Detection cannot tell Latin code pages apart on short texts (it says cp1257 for a

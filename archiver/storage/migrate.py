@@ -1,23 +1,33 @@
-"""Alembic, driven from code: the CLI, the tests and the demo use these."""
+"""Alembic, driven from code: the CLI, the tests and the demo use these.
+
+Alembic is imported only by the functions that migrate: a crawl checks the schema with
+:data:`SCHEMA_HEAD` and one query, without loading Alembic and every revision script.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 
 from archiver.storage.session import database_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 #: The migrations ship inside the package so an installed archiver can upgrade a database.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
+#: The newest migration's revision: the schema this code reads and writes. A test keeps
+#: it equal to Alembic's head; a new migration must update it.
+SCHEMA_HEAD = "0002"
+
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config for ``url`` (default: the configured database)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolation: a literal % in a password must be doubled.
@@ -27,22 +37,34 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Apply the migrations up to ``revision``."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
     """Revert the migrations down to ``revision``."""
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)
 
 
 def check(url: str | None = None) -> None:
     """Raise if the models and the migrations disagree (``alembic check``)."""
+    from alembic import command
+
     command.check(alembic_config(url))
 
 
 def head_revision() -> str | None:
+    """The newest revision among the migration scripts, as Alembic reads them."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The revision a database is at (Alembic's ``alembic_version`` row), or None."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

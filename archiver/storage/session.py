@@ -76,7 +76,7 @@ def check_database(engine: Engine) -> None:
         DatabaseUnavailable: the server cannot be reached or refused the connection.
         SchemaMissing: the schema is absent or behind; the message says what to run.
     """
-    from archiver.storage.migrate import current_revision, head_revision
+    from archiver.storage.migrate import SCHEMA_HEAD, current_revision
 
     url = display_url(engine.url.render_as_string(hide_password=False))
     try:
@@ -86,7 +86,7 @@ def check_database(engine: Engine) -> None:
         raise DatabaseUnavailable(
             f"cannot reach the database at {url}: {describe_error(exc)}"
         ) from exc
-    head = head_revision()
+    head = SCHEMA_HEAD
     if current is None:
         raise SchemaMissing(
             f"the database at {url} has no archive schema: run `archiver db upgrade`"

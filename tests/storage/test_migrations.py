@@ -71,6 +71,19 @@ def test_alembic_command_line_from_project_root(empty_url: str) -> None:
     assert _schema(empty_url) == (TABLES, VIEWS)
 
 
+def test_schema_head_is_the_newest_migration() -> None:
+    """A crawl checks the schema against SCHEMA_HEAD without loading Alembic."""
+    assert migrate.SCHEMA_HEAD == migrate.head_revision()
+
+
+def test_database_one_migration_behind_says_to_upgrade(empty_url: str) -> None:
+    migrate.upgrade(empty_url, "0001")
+    with pytest.raises(SchemaMissing, match="is at migration 0001, the code needs 0002"):
+        _check(empty_url)
+    migrate.upgrade(empty_url)
+    _check(empty_url)
+
+
 def test_database_without_schema_says_to_upgrade(empty_url: str) -> None:
     with pytest.raises(SchemaMissing, match="run `archiver db upgrade`"):
         _check(empty_url)

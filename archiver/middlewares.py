@@ -21,10 +21,7 @@ from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Request, Response
-from scrapy.utils.httpobj import urlparse_cached
 from sqlalchemy.exc import DBAPIError
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
-from w3lib.html import get_base_url, get_meta_refresh
 
 from archiver.urls import normalise_url
 from archiver.workers import WORKER_ENCODINGS, head_of_body
@@ -234,58 +231,31 @@ class DeferredDecompressionMiddleware(HttpCompressionMiddleware):
 
 
 class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
-    """Scrapy's meta refresh redirects, read from the first 4096 characters only.
+    """Scrapy's meta refresh redirects, looked for in the head of the page only.
 
     Scrapy's own middleware takes ``response.text``, which decodes (and, with no charset
     declared, sniffs) the whole body on the reactor thread, for every page, to look at
     its first 4096 characters. Worse, an article body still gzipped for the workers (see
     :class:`DeferredDecompressionMiddleware`) would be decoded as garbage and its refresh
-    missed. This inflates and decodes only the head it needs. Same settings
-    (``METAREFRESH_*``), same redirect bookkeeping, same outcome.
+    missed. This hands Scrapy's middleware a copy of the response holding only the
+    inflated head, and only when the head mentions a refresh: Scrapy still decides,
+    with its settings (``METAREFRESH_*``), decoding and redirect bookkeeping.
     """
 
-    #: Scrapy looks at this many characters; a UTF-8 character takes at most 4 bytes.
-    HEAD_CHARS = 4096
+    #: Scrapy looks at 4096 characters; a UTF-8 character takes at most 4 bytes.
+    HEAD_BYTES = 4 * 4096
 
     def process_response(self, request: Request, response: Response) -> Any:  # type: ignore[override]
-        if (
-            request.meta.get("dont_redirect", False)
-            or request.method == "HEAD"
-            or not isinstance(response, HtmlResponse)
-            or urlparse_cached(request).scheme not in {"http", "https"}
-        ):
+        if not isinstance(response, HtmlResponse):
             return response
         head = head_of_body(
-            response.body, request.meta.get("archiver_encoding"), self.HEAD_CHARS * 4
+            response.body, request.meta.get("archiver_encoding"), self.HEAD_BYTES
         )
         if b"refresh" not in head.lower() and not head.startswith(_UTF16_BOMS):
             return response  # the common case, without decoding anything
-        text, encoding = _decode_head(head, response.headers.get("Content-Type"))
-        text = text[: self.HEAD_CHARS]
-        base = get_base_url(text, response.url, encoding)
-        interval, url = get_meta_refresh(text, base, encoding, ignore_tags=self._ignore_tags)
-        if not url:
+        redirected = super().process_response(request, response.replace(body=head))
+        if not isinstance(redirected, Request):
             return response
-        redirected = self._redirect_request_using_get(request, response, url)
-        if urlparse_cached(redirected).scheme not in {"http", "https"}:
-            return response
-        if interval is not None and interval < self._maxdelay:
-            # The redirected request must be decompressed afresh, like any other.
-            redirected.meta.pop("archiver_encoding", None)
-            return self._redirect(redirected, request, "meta refresh")
-        return response
-
-
-def _decode_head(head: bytes, content_type: bytes | None) -> tuple[str, str]:
-    """Decode the head of a page as a browser would: BOM, HTTP charset, <meta>, UTF-8."""
-    bom, _ = read_bom(head)
-    encoding = (
-        bom
-        or http_content_type_encoding(content_type.decode("latin-1") if content_type else None)
-        or html_body_declared_encoding(head)
-        or "utf-8"
-    )
-    try:
-        return head.decode(encoding, "replace"), encoding
-    except LookupError:
-        return head.decode("utf-8", "replace"), "utf-8"
+        # The page it leads to must be decompressed afresh, like any other.
+        redirected.meta.pop("archiver_encoding", None)
+        return redirected

@@ -53,6 +53,13 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _wbits(encoding: str) -> list[int]:
+    """zlib's window bits to try, in order, for a gzip or deflate Content-Encoding."""
+    if encoding in ("gzip", "x-gzip"):
+        return [16 + zlib.MAX_WBITS]
+    return [zlib.MAX_WBITS, -zlib.MAX_WBITS]  # deflate: zlib-wrapped per the RFC, raw in practice
+
+
 def decode_body(body: bytes, encoding: str, max_size: int) -> bytes:
     """Inflate a gzip or deflate body, never beyond ``max_size`` bytes (0: no cap).
 
@@ -62,10 +69,7 @@ def decode_body(body: bytes, encoding: str, max_size: int) -> bytes:
         BodyTooLarge: the body inflates beyond ``max_size``.
         zlib.error: the body is not what its Content-Encoding says.
     """
-    if encoding in ("gzip", "x-gzip"):
-        candidates = [16 + zlib.MAX_WBITS]
-    else:  # deflate: zlib-wrapped per the RFC, raw in practice from some servers
-        candidates = [zlib.MAX_WBITS, -zlib.MAX_WBITS]
+    candidates = _wbits(encoding)
     for i, wbits in enumerate(candidates):
         out = bytearray()
         data = body
@@ -95,10 +99,7 @@ def head_of_body(body: bytes, encoding: str | None, size: int) -> bytes:
     """
     if not encoding:
         return body[:size]
-    candidates = [16 + zlib.MAX_WBITS] if encoding in ("gzip", "x-gzip") else [
-        zlib.MAX_WBITS, -zlib.MAX_WBITS
-    ]
-    for wbits in candidates:
+    for wbits in _wbits(encoding):
         try:
             return zlib.decompressobj(wbits).decompress(body, size)
         except zlib.error:

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from archiver.storage import migrate
-from archiver.storage.errors import DatabaseUnavailable, StorageError
-from archiver.storage.session import database_url, describe_error, display_url, make_engine
+from archiver.storage.errors import StorageError
+from archiver.storage.session import database_url, display_url, make_engine, unreachable
 
 logger = logging.getLogger("archiver")
 
@@ -48,9 +48,7 @@ def _db_current(args: argparse.Namespace) -> int:
         with engine.connect() as conn:
             current = migrate.current_revision(conn)
     except (OperationalError, DBAPIError) as exc:
-        raise DatabaseUnavailable(
-            f"cannot reach the database at {display_url(url)}: {describe_error(exc)}"
-        ) from exc
+        raise unreachable(url, exc) from exc
     finally:
         engine.dispose()
     head = migrate.head_revision()
@@ -70,9 +68,7 @@ def _ensure_reachable(url: str) -> None:
         with engine.connect():
             pass
     except (OperationalError, DBAPIError) as exc:
-        raise DatabaseUnavailable(
-            f"cannot reach the database at {display_url(url)}: {describe_error(exc)}"
-        ) from exc
+        raise unreachable(url, exc) from exc
     finally:
         engine.dispose()
 

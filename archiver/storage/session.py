@@ -78,14 +78,13 @@ def check_database(engine: Engine) -> None:
     """
     from archiver.storage.migrate import SCHEMA_HEAD, current_revision
 
-    url = display_url(engine.url.render_as_string(hide_password=False))
+    url = engine.url.render_as_string(hide_password=False)
     try:
         with engine.connect() as conn:
             current = current_revision(conn)
     except (OperationalError, DBAPIError) as exc:
-        raise DatabaseUnavailable(
-            f"cannot reach the database at {url}: {describe_error(exc)}"
-        ) from exc
+        raise unreachable(url, exc) from exc
+    url = display_url(url)
     head = SCHEMA_HEAD
     if current is None:
         raise SchemaMissing(
@@ -96,6 +95,13 @@ def check_database(engine: Engine) -> None:
             f"the database at {url} is at migration {current}, the code needs {head}: "
             "run `archiver db upgrade`"
         )
+
+
+def unreachable(url: str, exc: BaseException) -> DatabaseUnavailable:
+    """The error for a database that cannot be reached, naming it without its password."""
+    return DatabaseUnavailable(
+        f"cannot reach the database at {display_url(url)}: {describe_error(exc)}"
+    )
 
 
 def describe_error(exc: BaseException) -> str:

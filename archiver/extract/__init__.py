@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from archiver.extract.article import Article
 
 if TYPE_CHECKING:
-    from archiver.extract.core import EXTRACTOR_VERSION, ExtractRules, extract
+    from archiver.extract.core import EXTRACTOR_VERSION, ExtractRules, Verdict, extract, judge
 
-__all__ = ["Article", "EXTRACTOR_VERSION", "ExtractRules", "extract"]
+__all__ = ["Article", "EXTRACTOR_VERSION", "ExtractRules", "Verdict", "extract", "judge"]
 
-_FROM_CORE = frozenset({"EXTRACTOR_VERSION", "ExtractRules", "extract"})
+_FROM_CORE = frozenset({"EXTRACTOR_VERSION", "ExtractRules", "Verdict", "extract", "judge"})
 
 
 def __getattr__(name: str) -> Any:

@@ -109,6 +109,15 @@ def _load_html(html: str) -> HtmlElement | None:
     return tree
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What :func:`judge` makes of a page: its article, or why it holds none."""
+
+    article: Article | None
+    #: Why the page is not an article (empty when it is one), in words for the fetch log.
+    reason: str = ""
+
+
 def extract(
     html: bytes | str,
     url: str | None = None,
@@ -116,7 +125,29 @@ def extract(
     encoding: str | None = None,
     rules: ExtractRules | None = None,
 ) -> Article | None:
-    """Extract the article of one page.
+    """Extract the article of one page (:func:`judge` without the reason).
+
+    Args:
+        html: the response body; bytes are decoded with ``encoding`` (the HTTP header's
+            charset), else the page's own declaration, else detection.
+        url: the page's URL, used to resolve relative links and as a fallback identity.
+        encoding: the charset named by the HTTP ``Content-Type`` header, if any.
+        rules: optional per-source drop/keep CSS selectors.
+
+    Returns:
+        An :class:`Article`, or ``None`` when the page holds no article.
+    """
+    return judge(html, url, encoding=encoding, rules=rules).article
+
+
+def judge(
+    html: bytes | str,
+    url: str | None = None,
+    *,
+    encoding: str | None = None,
+    rules: ExtractRules | None = None,
+) -> Verdict:
+    """Extract the article of one page, or say why the page holds none.
 
     A pure function: no network, no database, so it can run in a process pool and be
     re-run over stored raw captures. It never raises: a page it cannot read is ``None``.
@@ -129,28 +160,28 @@ def extract(
         rules: optional per-source drop/keep CSS selectors.
 
     Returns:
-        An :class:`Article`, or ``None`` when the page holds no article.
+        A :class:`Verdict`: the article, or ``None`` and the reason.
     """
     try:
         return _extract(html, url, encoding, rules)
     except RecursionError:
         logger.debug("page too deeply nested: %s", url)
-        return None
-    except Exception:  # hostile markup must be an outcome, never a crashed worker
+        return Verdict(None, "page too deeply nested to parse")
+    except Exception as exc:  # hostile markup must be an outcome, never a crashed worker
         logger.debug("extraction failed on %s", url, exc_info=True)
-        return None
+        return Verdict(None, f"extraction failed: {type(exc).__name__}")
 
 
 def _extract(
     html: bytes | str, url: str | None, encoding: str | None, rules: ExtractRules | None
-) -> Article | None:
+) -> Verdict:
     tree = _parse(html, encoding)
     if tree is None:
-        return None
+        return Verdict(None, "no HTML document")
     md = read_metadata(tree, url)
 
     if _is_listing(tree, md):
-        return None
+        return Verdict(None, "a listing page (section front, tag or search page)")
 
     keep: set[HtmlElement] = set()
     if rules:
@@ -172,8 +203,8 @@ def _extract(
         # no body, the full cascade gets its chance before the page is called no article.
         text = _body_text(tree, url, md, fast=False)
         if len(text) < MIN_TEXT_CHARS:
-            return None
-    return _article(text, md, evidence)
+            return Verdict(None, f"no article body (under {MIN_TEXT_CHARS} characters of text)")
+    return Verdict(_article(text, md, evidence))
 
 
 def _body_text(tree: HtmlElement, url: str | None, md: Metadata, *, fast: bool) -> str:

@@ -27,7 +27,10 @@ def _include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
     return not (type_ == "table" and reflected and compare_to is None and name in VIEWS)
 
 
-VIEWS = {"article_latest", "article_versions", "fetch_log"}
+VIEWS = {
+    "article_latest", "article_versions", "fetch_log", "version_readings",
+    "site_extraction_health",
+}
 
 
 def run_migrations_offline() -> None:

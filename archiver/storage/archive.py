@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ArchiveResult",
     "Outcome",
+    "Reread",
+    "RereadNeeded",
     "archive",
     "content_fingerprint",
     "finish_crawl_run",
@@ -57,6 +59,36 @@ class ArchiveResult:
     version: int | None
     #: True when this fetch (by ``Fetch.id``) had been archived before: nothing was written.
     duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reread:
+    """The running extractor's reading of an article's current version's raw capture."""
+
+    #: The version whose capture was re-read, and that capture.
+    version: int
+    raw_capture_id: int
+    #: What the running extractor made of it: an article, or None and why not.
+    article: Article | None
+    reason: str | None = None
+
+
+class RereadNeeded(Exception):
+    """The article's current version was read by another extractor version: re-read its
+    raw capture with the running extractor, then archive again with the :class:`Reread`.
+
+    Raised by :func:`archive` only when the caller said it can re-read (the crawl
+    pipeline, which re-reads in its extraction workers); nothing was written.
+    """
+
+    def __init__(self, article_id: int, url: str, version: int, raw_capture_id: int,
+                 extractor_version: str) -> None:
+        super().__init__(f"re-read version {version} of article {article_id} ({url})")
+        self.article_id = article_id
+        self.url = url
+        self.version = version
+        self.raw_capture_id = raw_capture_id
+        self.extractor_version = extractor_version
 
 
 _SPACE = re.compile(r"\s+")
@@ -95,8 +127,19 @@ def archive(
     outcome: Outcome | None = None,
     reason: str | None = None,
     raw: PackedBody | None = None,
+    keep_body: bool = False,
+    reread: Reread | None = None,
+    can_reread: bool = False,
 ) -> ArchiveResult:
     """Archive one fetch, and a new version of its article if the article changed.
+
+    Like is compared with like: when the article's current version was read by another
+    extractor version than ``article``'s, the fetch is compared with the running
+    extractor's re-reading of that version's raw capture (``reread``), never with the old
+    reading, so an extractor upgrade makes no version. The re-reading becomes the
+    version's newest reading (the old one is kept in ``readings``). Without a capture to
+    re-read, the fetch is compared with the stored reading; a version made so is flagged
+    ``unverified_change`` and the fetch's reason says why.
 
     Everything is written in one transaction: the fetch row with its outcome, the site
     and article rows, the raw capture and the version. Safe when several processes
@@ -115,6 +158,11 @@ def archive(
         reason: a human-readable reason to record with the outcome.
         raw: ``fetch.body`` already hashed and compressed (:func:`raw.pack`), e.g. by
             the crawl's extraction workers; by default it is done here when needed.
+        keep_body: store the body as a raw capture even when no version is made (a
+            possible article judged ``not_article``), so a better extractor can recover it.
+        reread: the running extractor's re-reading of the current version's capture.
+        can_reread: raise :class:`RereadNeeded` (writing nothing) when a re-reading is
+            needed and ``reread`` is not it; else compare with the stored reading.
 
     Returns:
         What was done, as an :class:`ArchiveResult`.
@@ -123,7 +171,8 @@ def archive(
         with session.begin():
             # Core statements on the session's connection: no unit of work to keep.
             conn = session.connection()
-            return _archive(conn, fetch, article, crawl_run_id, outcome, reason, raw)
+            return _archive(conn, fetch, article, crawl_run_id, outcome, reason, raw,
+                            _Options(keep_body, reread, can_reread))
     except _AlreadyArchived:
         pass  # rolled back: the first write of this fetch stands
     with session.begin():
@@ -133,6 +182,13 @@ def archive(
         ).one()
     return ArchiveResult(Outcome(prior.outcome), prior.reason, prior.article_id,
                          prior.version, duplicate=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    keep_body: bool = False
+    reread: Reread | None = None
+    can_reread: bool = False
 
 
 class _AlreadyArchived(Exception):
@@ -145,6 +201,7 @@ Articles = models.Article.__table__
 Versions = models.Version.__table__
 Fetches = models.Fetch.__table__
 Sites = models.Site.__table__
+Readings = models.Reading.__table__
 _INSERT_VERSION = Versions.insert()
 
 
@@ -156,9 +213,10 @@ def _archive(
     outcome: Outcome | None,
     reason: str | None,
     raw: PackedBody | None,
+    options: _Options,
 ) -> ArchiveResult:
     now = clean_datetime(fetch.fetched_at) or datetime.now(timezone.utc)
-    result, raw_id = _decide(conn, fetch, article, outcome, reason, now, raw)
+    result, raw_id = _decide(conn, fetch, article, outcome, reason, now, raw, options)
     headers = {k.lower(): v for k, v in fetch.headers.items()}
     # The fetch row goes in last, in the same transaction. If its uid is taken (a
     # replayed spool file, a retried transaction, a second writer of the same fetch,
@@ -182,6 +240,7 @@ def _archive(
             last_modified=(clean_text(headers.get("last-modified")) or "")[:255] or None,
             content_type=(clean_text(headers.get("content-type")) or "")[:255] or None,
             headers=clean_json(headers),
+            kind=(clean_text(fetch.meta.get("kind")) or "")[:16] or None,
         ),
     )
     if inserted is None:
@@ -197,6 +256,7 @@ def _decide(
     reason: str | None,
     now: datetime,
     raw: PackedBody | None,
+    options: _Options,
 ) -> tuple[ArchiveResult, int | None]:
     status = fetch.status
     if status in GONE_STATUSES:
@@ -232,13 +292,34 @@ def _decide(
 
     if article is None:
         why = reason or "no article found in the page"
-        return ArchiveResult(Outcome.NOT_ARTICLE, why, None, None), None
+        raw_id = None
+        if options.keep_body and (raw is not None or fetch.body):
+            # Kept (once per distinct body) so that `archiver reextract` with a better
+            # extractor can still turn this page into an article.
+            raw_id = _store_raw(conn, fetch, raw, now)
+        return ArchiveResult(Outcome.NOT_ARTICLE, why, None, None), raw_id
 
-    return _version(conn, fetch, article, now, raw)
+    return _version(conn, fetch, article, now, raw, options)
+
+
+def _store_raw(conn: Connection, fetch: Fetch, raw: PackedBody | None, now: datetime) -> int:
+    content_type = fetch.headers.get("content-type")
+    return store_raw(
+        conn,
+        raw if raw is not None else (fetch.body or b""),
+        content_type=content_type,
+        charset=charset_from_content_type(content_type),
+        now=now,
+    )
 
 
 def _version(
-    conn: Connection, fetch: Fetch, article: Article, now: datetime, raw: PackedBody | None
+    conn: Connection,
+    fetch: Fetch,
+    article: Article,
+    now: datetime,
+    raw: PackedBody | None,
+    options: _Options,
 ) -> tuple[ArchiveResult, int | None]:
     url = article_url(fetch.final_url or fetch.url, article.canonical_url)
     fingerprint = content_fingerprint(article)
@@ -264,16 +345,65 @@ def _version(
             return ArchiveResult(Outcome.NEW_ARTICLE, None, article_id, 1), raw_id
         row = _lock_article(conn, Articles.c.url == url)
 
+    came_back = "the article came back after being gone" if row.gone_at is not None else None
     if row.current_hash == fingerprint:
         _touch(conn, row, now, gone_at=None)
-        why = "the article came back after being gone" if row.gone_at is not None else None
-        return ArchiveResult(Outcome.UNCHANGED, why, row.id, row.current_version), None
+        return ArchiveResult(Outcome.UNCHANGED, came_back, row.id, row.current_version), None
+
+    baseline, why, unverified, new_hash = row.current_hash, None, False, {}
+    running = _extractor_version(article)
+    # Read after the lock, not joined into it: PostgreSQL re-checks a locked row that
+    # another writer changed meanwhile against the join's older snapshot, and drops it.
+    current = _current_version(conn, row)
+    if current.extractor_version != running:
+        # The stored reading is another extractor's: compare like with like.
+        reread = options.reread
+        if current.raw_capture_id is None:
+            unverified = True
+            why = (f"version {row.current_version} was read by {current.extractor_version} and "
+                   "has no raw capture to re-read: compared with that reading")
+        elif (reread is None or reread.version != row.current_version
+              or reread.raw_capture_id != current.raw_capture_id):
+            if options.can_reread:
+                raise RereadNeeded(row.id, url, row.current_version, current.raw_capture_id,
+                                   current.extractor_version)
+            unverified = True
+            why = (f"version {row.current_version} was read by {current.extractor_version} and "
+                   "was not re-read: compared with that reading")
+        elif reread.article is None:
+            unverified = True
+            why = (f"the running extractor finds no article in version "
+                   f"{row.current_version}'s capture ({reread.reason or 'no reason given'}): "
+                   f"compared with {current.extractor_version}'s reading")
+        else:
+            baseline = content_fingerprint(reread.article)
+            replace_reading(conn, current.id, reread.article, baseline, now)
+            new_hash = {"current_hash": baseline}
+            why = (f"compared with version {row.current_version} re-read by {running} "
+                   f"(it was read by {current.extractor_version})")
+        if baseline == fingerprint:
+            _touch(conn, row, now, gone_at=None, **new_hash)
+            reason = "; ".join(filter(None, [why, came_back]))
+            return ArchiveResult(Outcome.UNCHANGED, reason, row.id, row.current_version), None
 
     number = row.current_version + 1
-    raw_id = _store_version(conn, row.id, number, fetch, article, fingerprint, now, raw)
+    raw_id = _store_version(conn, row.id, number, fetch, article, fingerprint, now, raw,
+                            unverified=unverified)
     _touch(conn, row, now, gone_at=None, current_version=number,
            current_hash=fingerprint, last_changed_at=now)
-    return ArchiveResult(Outcome.NEW_VERSION, None, row.id, number), raw_id
+    return ArchiveResult(Outcome.NEW_VERSION, why, row.id, number), raw_id
+
+
+def _extractor_version(article: Article) -> str:
+    return (clean_text(article.extractor_version) or "unknown")[:255]
+
+
+def _current_version(conn: Connection, row: Any) -> Any:
+    return conn.execute(
+        select(Versions.c.id, Versions.c.raw_capture_id, Versions.c.extractor_version).where(
+            Versions.c.article_id == row.id, Versions.c.version == row.current_version
+        )
+    ).one()
 
 
 def _store_version(
@@ -285,48 +415,104 @@ def _store_version(
     fingerprint: str,
     now: datetime,
     raw: PackedBody | None,
+    *,
+    unverified: bool = False,
 ) -> int | None:
     raw_id = None
     if raw is not None or fetch.body:
-        content_type = fetch.headers.get("content-type")
-        raw_id = store_raw(
-            conn,
-            raw if raw is not None else fetch.body,
-            content_type=content_type,
-            charset=charset_from_content_type(content_type),
-            now=now,
-        )
-    authors = [a for a in (clean_text(a) for a in article.authors) if a]
-    meta = dict(article.metadata)
-    meta.update(
-        authors=authors,
-        canonical_url=article.canonical_url,
-        image=article.image,
-        url=fetch.final_url or fetch.url,
-    )
+        raw_id = _store_raw(conn, fetch, raw, now)
     conn.execute(
         _INSERT_VERSION,
         dict(
             article_id=article_id,
             version=number,
             captured_at=now,
-            title=clean_text(article.title),
-            authors="; ".join(authors) or None,
-            published_at=clean_datetime(article.published_at),
-            modified_at=clean_datetime(article.modified_at),
-            language=(clean_text(article.language) or "")[:35] or None,
-            site_name=clean_text(article.site_name),
-            description=clean_text(article.description),
-            text=clean_text(article.text) or "",
-            paywalled=bool(article.paywalled),
-            paywall_evidence=clean_json(list(article.paywall_evidence)),
-            content_hash=fingerprint,
-            extractor_version=(clean_text(article.extractor_version) or "unknown")[:255],
             raw_capture_id=raw_id,
-            metadata=clean_json(meta),
+            unverified_change=unverified,
+            **reading_values(article, fingerprint, fetch.final_url or fetch.url),
         ),
     )
     return raw_id
+
+
+def reading_values(article: Article, fingerprint: str, url: str | None) -> dict[str, Any]:
+    """The columns of a reading (a ``versions`` or ``readings`` row) made of ``article``."""
+    authors = [a for a in (clean_text(a) for a in article.authors) if a]
+    meta = dict(article.metadata)
+    meta.update(
+        authors=authors,
+        canonical_url=article.canonical_url,
+        image=article.image,
+        url=url,
+    )
+    return dict(
+        title=clean_text(article.title),
+        authors="; ".join(authors) or None,
+        published_at=clean_datetime(article.published_at),
+        modified_at=clean_datetime(article.modified_at),
+        language=(clean_text(article.language) or "")[:35] or None,
+        site_name=clean_text(article.site_name),
+        description=clean_text(article.description),
+        text=clean_text(article.text) or "",
+        paywalled=bool(article.paywalled),
+        paywall_evidence=clean_json(list(article.paywall_evidence)),
+        content_hash=fingerprint,
+        extractor_version=_extractor_version(article),
+        metadata=clean_json(meta),
+    )
+
+
+#: The reading columns a ``versions`` row shares with a ``readings`` row.
+_READING_COLUMNS = (
+    "title", "authors", "published_at", "modified_at", "language", "site_name",
+    "description", "text", "paywalled", "paywall_evidence", "content_hash",
+    "extractor_version", "metadata",
+)
+
+
+def replace_reading(
+    conn: Connection, version_id: int, article: Article, fingerprint: str, now: datetime
+) -> bool:
+    """Make ``article`` the newest reading of a version, keeping the one it replaces.
+
+    Runs in the caller's transaction, which must hold the article's row lock. A reading by
+    the extractor version that made the current one changes nothing.
+
+    Returns:
+        Whether the version's reading was replaced.
+    """
+    values = reading_values(article, fingerprint, None)
+    current = conn.execute(
+        select(*(Versions.c[c] for c in _READING_COLUMNS), Versions.c.read_at,
+               Versions.c.captured_at).where(Versions.c.id == version_id)
+    ).one()._mapping
+    if current["extractor_version"] == values["extractor_version"]:
+        return False
+    values["metadata"] = clean_json({**(current["metadata"] or {}), **values["metadata"],
+                                     "url": (current["metadata"] or {}).get("url")})
+    # Race: two re-readings of one version by the same extractor at once (two reextract
+    # runs); the unique (version_id, extractor_version) keeps one copy of the old reading.
+    conn.execute(
+        insert_ignore(conn, models.Reading, ["version_id", "extractor_version"]),
+        dict(
+            version_id=version_id,
+            read_at=current["read_at"] or current["captured_at"],
+            superseded_at=now,
+            **{c: current[c] for c in _READING_COLUMNS},
+        ),
+    )
+    # Back to an extractor version that read this version before (a rolled-back release):
+    # its reading is the newest again, not an earlier one as well.
+    conn.execute(
+        Readings.delete().where(
+            Readings.c.version_id == version_id,
+            Readings.c.extractor_version == values["extractor_version"],
+        )
+    )
+    conn.execute(
+        update(Versions).where(Versions.c.id == version_id).values(read_at=now, **values)
+    )
+    return True
 
 
 #: Site ids by (database, domain). Sites are never deleted, so a cached id stays valid.

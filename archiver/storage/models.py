@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    false,
     ForeignKey,
     Index,
     LargeBinary,
@@ -137,6 +138,48 @@ class Version(Base):
         BigIntPK, ForeignKey("raw_captures.id"), index=True
     )
     meta: Mapped[dict[str, Any]] = mapped_column("metadata")
+    #: When the reading above was made, if not at capture (a re-reading by a newer extractor).
+    read_at: Mapped[datetime | None]
+    #: True when this version was made by comparing the fetch with a previous version read
+    #: by another extractor version whose raw capture could not be re-read: the change may
+    #: be the extractor's, not the publisher's.
+    unverified_change: Mapped[bool] = mapped_column(server_default=false())
+
+
+class Reading(Base):
+    """An earlier reading of a version: what another extractor version made of its capture.
+
+    A version is a capture; its title, authors, text and dates are one extractor's reading
+    of it. The newest reading lives in the ``versions`` row (so the analyst views read one
+    row); every reading it replaced is kept here, one per extractor version.
+    """
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        UniqueConstraint(
+            "version_id", "extractor_version", name="uq_readings_version_id_extractor_version"
+        ),
+    )
+
+    id: Mapped[intpk]
+    version_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("versions.id"))
+    extractor_version: Mapped[str] = mapped_column(String(255))
+    #: When this reading was made (the capture time for a reading made at capture).
+    read_at: Mapped[datetime]
+    #: When a newer reading replaced it.
+    superseded_at: Mapped[datetime]
+    title: Mapped[str | None]
+    authors: Mapped[str | None]
+    published_at: Mapped[datetime | None]
+    modified_at: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(String(35))
+    site_name: Mapped[str | None]
+    description: Mapped[str | None]
+    text: Mapped[str]
+    paywalled: Mapped[bool]
+    paywall_evidence: Mapped[list[str]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata")
 
 
 class CrawlRun(Base):
@@ -185,3 +228,7 @@ class Fetch(Base):
     last_modified: Mapped[str | None] = mapped_column(String(255))
     content_type: Mapped[str | None] = mapped_column(String(255))
     headers: Mapped[dict[str, Any]]
+    #: What the page was fetched as: ``article`` (a possible article: from a sitemap,
+    #: feed, URL list, article-pattern link or revisit), or the listing it was
+    #: (``sitemap``, ``feed``, ``robots``, ``start_page``); NULL before migration 0005.
+    kind: Mapped[str | None] = mapped_column(String(16))

@@ -13,8 +13,10 @@ from archiver.storage import DatabaseUnavailable, SchemaMissing, check_database,
 from archiver.storage import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"sites", "articles", "versions", "raw_captures", "fetches", "crawl_runs"}
-VIEWS = {"article_latest", "article_versions", "fetch_log"}
+TABLES = {
+    "sites", "articles", "versions", "raw_captures", "fetches", "crawl_runs", "readings",
+}
+VIEWS = {"article_latest", "article_versions", "fetch_log", "version_readings"}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -54,8 +56,8 @@ def test_upgrade_check_downgrade_upgrade(empty_url: str) -> None:
 
 def test_each_revision_downgrades_one_step(empty_url: str) -> None:
     migrate.upgrade(empty_url)
-    migrate.downgrade(empty_url, "-1")
-    assert _schema(empty_url) == (TABLES, set())
+    migrate.downgrade(empty_url, "0001")
+    assert _schema(empty_url) == (TABLES - {"readings"}, set())
     migrate.upgrade(empty_url)
     assert _schema(empty_url) == (TABLES, VIEWS)
 
@@ -78,7 +80,7 @@ def test_schema_head_is_the_newest_migration() -> None:
 
 def test_database_one_migration_behind_says_to_upgrade(empty_url: str) -> None:
     migrate.upgrade(empty_url, "0001")
-    with pytest.raises(SchemaMissing, match="is at migration 0001, the code needs 0002"):
+    with pytest.raises(SchemaMissing, match="is at migration 0001, the code needs 0006"):
         _check(empty_url)
     migrate.upgrade(empty_url)
     _check(empty_url)

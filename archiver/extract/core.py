@@ -11,7 +11,9 @@ quarter of the time) and its full cascade only when the fast path finds no body.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import lxml.html
 import trafilatura
@@ -30,6 +32,8 @@ EXTRACTOR_VERSION = f"archiver-extract/3 trafilatura/{trafilatura.__version__}"
 
 #: Pages shorter than this (after extraction) are not articles.
 MIN_TEXT_CHARS = 200
+#: ...unless they end at a subscription gate: then a sentence or two is the teaser.
+MIN_TEASER_CHARS = 60
 #: Bodies larger than this are cut before parsing: no article needs more, and parsing
 #: time must stay bounded in the crawl's worker processes.
 MAX_HTML_CHARS = 3_000_000
@@ -180,9 +184,6 @@ def _extract(
         return Verdict(None, "no HTML document")
     md = read_metadata(tree, url)
 
-    if _is_listing(tree, md):
-        return Verdict(None, "a listing page (section front, tag or search page)")
-
     keep: set[HtmlElement] = set()
     if rules:
         for el in _select(tree, rules.drop):
@@ -191,6 +192,9 @@ def _extract(
         keep = set(_select(tree, rules.keep))
 
     evidence = paywall.apply(tree, md.jsonld_article)
+    # trafilatura alone, on the page as served (less what follows a visible gate): the
+    # second opinion our cleaned body is held against. It copies the tree, never changes it.
+    reference = _body_text(tree, url, md, fast=True, precise=False)
     chrome.unwrap_layout_tables(tree)
     chrome.remove_chrome(tree, keep)
     # After chrome removal, so that comment boxes sharing the body's class are gone.
@@ -202,20 +206,57 @@ def _extract(
         # most pages that changes nothing and saves a quarter of the time. When it finds
         # no body, the full cascade gets its chance before the page is called no article.
         text = _body_text(tree, url, md, fast=False)
-        if len(text) < MIN_TEXT_CHARS:
-            return Verdict(None, f"no article body (under {MIN_TEXT_CHARS} characters of text)")
+    if _words(text) < RECOVER_SHARE * _words(reference):
+        text = _recover(tree, url, md, reference)
+    # A page that ends at a subscription gate is a paywalled article however short its
+    # teaser: judged by the same length as a free page, a chrome-only change could flip
+    # it between an article and none.
+    least = MIN_TEASER_CHARS if any(e.startswith("gate:") for e in evidence) else MIN_TEXT_CHARS
+    if len(text) < least:
+        return Verdict(None, f"no article body (under {least} characters of text)")
+    reason = _not_article(tree, md, text, url)
+    if reason:
+        return Verdict(None, reason)
     return Verdict(_article(text, md, evidence))
 
 
-def _body_text(tree: HtmlElement, url: str | None, md: Metadata, *, fast: bool) -> str:
-    """trafilatura's body text of the cleaned tree (which it copies, never changes)."""
+#: Our body must keep at least this share of the words trafilatura alone finds on the
+#: page. Chrome is a small part of a page's text; a body that lost more than this lost
+#: article text (a cleaning rule that took a body container, a precision heuristic that
+#: kept one block of a split body), and is recovered.
+RECOVER_SHARE = 0.7
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _recover(tree: HtmlElement, url: str | None, md: Metadata, reference: str) -> str:
+    """The body when ours is much shorter than trafilatura's own reading of the page.
+
+    First trafilatura's balanced mode on our cleaned page: when only its precision
+    heuristics dropped the text, this keeps both the text and our chrome removal. If
+    that is still short, our cleaning itself removed article text: the second opinion,
+    read from the uncleaned page and cleared of chrome lines, is the body.
+    """
+    balanced = _body_text(tree, url, md, fast=True, precise=False)
+    if _words(balanced) >= RECOVER_SHARE * _words(reference):
+        return balanced
+    return reference
+
+
+def _body_text(
+    tree: HtmlElement, url: str | None, md: Metadata, *, fast: bool, precise: bool = True
+) -> str:
+    """trafilatura's body text of the tree (which it copies, never changes)."""
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
         fast=fast,
         with_metadata=False,
         include_comments=False,
-        favor_precision=True,
+        favor_precision=precise,
         include_tables=True,
     )
     if doc is None:
@@ -226,23 +267,58 @@ def _body_text(tree: HtmlElement, url: str | None, md: Metadata, *, fast: bool) 
 _LISTING_TYPES = frozenset(
     {"collectionpage", "itemlist", "searchresultspage", "og:website", "profilepage"}
 )
+_ARTICLE_DECLARED = frozenset({"og:article", "article", "newsarticle", "blogposting"})
+#: Last path segments of a site's own pages: about, contact, legal, help, account, lists.
+_SITE_PAGE = re.compile(
+    r"""(?x)^(?:
+        about(?:-?us)?|uber-?uns|ueber-?uns|qui-sommes-nous|a-propos|quienes-somos|chi-siamo
+      | contact(?:-?us)?|kontakt|contacto|contatti|contato
+      | impressum|imprint|legal|mentions-legales|aviso-legal|note-legali
+      | privacy(?:-?policy)?|datenschutz(?:erklaerung)?|cookies?(?:-?policy)?|terms(?:-of-(?:use|service))?
+      | careers|jobs|karriere|faq|help|hilfe|advertise|werbung|newsletters?|subscribe|abo
+      | login|register|account|search|suche|recherche|buscar|sitemap
+      | tags?|topics?|themen|category|categories|kategorie|rubrique|authors?|autoren
+    )(?:\.\w{2,5})?$"""
+)
+_TEASER_HEADINGS = "//body//*[self::h2 or self::h3][.//a or ancestor::a]"
 
 
-def _is_listing(tree: HtmlElement, md: Metadata) -> bool:
-    """A section front, tag page or search page: it says so and it is a list of teasers.
+def _prose_share(text: str) -> float:
+    """Share of the text in paragraph-long lines. An article is mostly prose; a list of
+    teasers is headlines and one-line summaries."""
+    lengths = [len(line) for line in text.split("\n")]
+    total = sum(lengths)
+    return sum(n for n in lengths if n >= 150) / total if total else 0.0
 
-    Both conditions are needed: some article pages wrongly declare ``og:type=website``,
-    and article pages have lists of headlines around them.
+
+def _not_article(tree: HtmlElement, md: Metadata, text: str, url: str | None) -> str:
+    """Why a page with text is still not an article ("" when it is one).
+
+    Judged from what the page is, not from one signal: a page that declares itself an
+    article (JSON-LD, ``og:type``) is one; otherwise a declared listing (a collection,
+    ``og:type=website``: which article pages also wrongly declare) whose text is not
+    prose, an undated page made of teaser headlines, or an undated site page named as
+    such in its URL (about, contact, legal, tag and author pages).
     """
-    if md.jsonld_article is not None or not (md.page_types & _LISTING_TYPES):
-        return False
-    teasers = tree.xpath("//body//*[self::h2 or self::h3][.//a or ancestor::a]")
-    return len(teasers) >= 5
+    if md.jsonld_article is not None or md.page_types & _ARTICLE_DECLARED:
+        return ""
+    prose = _prose_share(text)
+    teasers = len(tree.xpath(_TEASER_HEADINGS))
+    if md.page_types & _LISTING_TYPES and prose < 0.5 and teasers >= 5:
+        return "a listing page (declared a collection or website, its text is teasers)"
+    if md.published_at is None:
+        if prose < 0.3 and teasers >= 5:
+            return "a listing page (undated, its text is teaser headlines)"
+        path = urlsplit(url or "").path.rstrip("/")
+        last = path.rsplit("/", 1)[-1].lower()
+        if not path or _SITE_PAGE.match(last):
+            return f"a site page, not an article (undated, no article markup, URL {path or '/'!r})"
+    return ""
 
 
 def _article(text: str, md: Metadata, evidence: list[str]) -> Article:
     return Article(
-        text=text,
+        text="\n\n".join(text.split("\n")),  # paragraphs separated by a blank line
         title=md.title,
         authors=md.authors,
         published_at=md.published_at,

@@ -9,7 +9,8 @@ Two kinds of signal, each recorded as evidence on the article:
   reading this article...", "Already a subscriber?", "Log in to keep reading").
 
 A gate found after some article text cuts the page there: everything from the gate on is
-removed, so ``text`` holds only what a non-subscriber sees before it. An article that only
+removed, so ``text`` holds only what a non-subscriber sees before it. A declared gated
+part that the page serves in full is kept and only flagged: the text is there. An article that only
 *mentions* subscribing (a long paragraph about a newspaper's subscribers) matches no gate
 phrase: the phrases are specific and the block must be short.
 """
@@ -174,29 +175,17 @@ def cut_at(root: HtmlElement, box: HtmlElement) -> None:
 
 
 def apply(root: HtmlElement, jsonld_article: dict[str, Any] | None) -> list[str]:
-    """Detect a paywall and cut the page at its gate, in place.
+    """Detect a paywall, and cut the page where it ends at a visible gate, in place.
+
+    Declared paywalls (JSON-LD ``isAccessibleForFree``, ``hasPart.cssSelector``) are
+    evidence, never scissors: a publisher that marks a section as gated but serves it in
+    the HTML has given us the text, and the archive keeps it (flagged). Only a visible gate
+    after some article text cuts the page there: that is where what the page holds ends.
 
     Returns:
         The evidence (empty when the page is not paywalled).
     """
-    evidence, selectors = declared_signals(jsonld_article)
-    for selector in selectors:
-        try:
-            gated = root.cssselect(selector)
-        except Exception:  # a publisher's selector may be invalid CSS for cssselect
-            logger.debug("unusable paywall selector %r", selector, exc_info=True)
-            continue
-        # Drop the gated part only when the page still has a teaser without it: some
-        # publishers mark the whole body, and then the whole body is all we have.
-        outside = sum(
-            len(p.text_content())
-            for p in root.iter("p")
-            if not any(anc in gated for anc in p.iterancestors()) and p not in gated
-        )
-        if gated and outside > 200:
-            for el in gated:
-                if el.getparent() is not None:
-                    el.getparent().remove(el)
+    evidence, _ = declared_signals(jsonld_article)
     found = find_gate(root)
     if found is not None:
         gate, phrase = found

@@ -1,0 +1,162 @@
+"""The extractor never keeps much less article than the page holds (issue: fidelity).
+
+Pages of our own making, one per mechanism: loss recovery against trafilatura's own
+reading, a declared paywall kept and flagged, a short teaser before a gate, and the
+judgement of what is not an article (with the reason the fetch log records).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from archiver.extract import extract, judge
+
+PARAGRAPHS = [
+    "The city council voted on Tuesday night to close the old harbour bridge to cars from "
+    "next spring, ending a decade of argument over the crumbling steel crossing.",
+    "Engineers told the council that the bridge, built in 1931, could no longer carry heavy "
+    "traffic safely, and that repairs would cost more than a new footbridge would.",
+    "Shop owners on both banks had fought the closure for years, saying that trade would "
+    "suffer if drivers could no longer cross the river in the centre of town.",
+    "The mayor said a shuttle bus would run every ten minutes between the two car parks, "
+    "and that the council would review the effect on trade after one year.",
+    "Work on the new footbridge is due to start in the autumn, once the final design has "
+    "been approved by the regional heritage office and the port authority.",
+]
+
+HEAD = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Council closes harbour bridge to cars</title>
+<meta property="og:title" content="Council closes harbour bridge to cars">
+{meta}</head><body>
+<header><nav><a href="/">Home</a> <a href="/news/">News</a></nav></header>"""
+FOOT = """<footer><p>Copyright The Harbour Times</p></footer></body></html>"""
+ARTICLE_META = """<meta property="og:type" content="article">
+<meta property="article:published_time" content="2024-03-05T20:15:00+00:00">"""
+
+
+def page(body: str, meta: str = ARTICLE_META) -> bytes:
+    return (HEAD.format(meta=meta) + body + FOOT).encode()
+
+
+def paras(items: list[str], cls: str = "") -> str:
+    attr = f' class="{cls}"' if cls else ""
+    return "".join(f"<div{attr}><p>{p}</p></div>" for p in items)
+
+
+def test_body_lost_to_cleaning_is_recovered() -> None:
+    # Each paragraph of the story sits in its own block whose class names chrome (a
+    # theme's "promo" wrapper): each is small beside the page, so removal by name takes
+    # them one by one and would leave only the first. trafilatura alone keeps them all.
+    html = page(
+        "<main><article><h1>Council closes harbour bridge to cars</h1>"
+        f"<p>{PARAGRAPHS[0]}</p>"
+        + paras(PARAGRAPHS[1:], cls="block promo-inline")
+        + "</article></main>"
+    )
+    article = extract(html, "https://harbour.example/news/2024/03/05/bridge-closes")
+    assert article is not None
+    assert [line for line in article.text.split("\n\n")] == PARAGRAPHS
+
+
+def test_recovery_keeps_chrome_out() -> None:
+    related = "".join(
+        f'<li><a href="/news/2024/03/0{i}/story-{i}">Other story number {i} about the port</a></li>'
+        for i in range(1, 7)
+    )
+    html = page(
+        "<main><article><h1>Council closes harbour bridge to cars</h1>"
+        f"<p>{PARAGRAPHS[0]}</p>"
+        + paras(PARAGRAPHS[1:], cls="block promo-inline")
+        + f'<aside class="related"><h3>Related Articles</h3><ul>{related}</ul></aside>'
+        + "</article></main>"
+    )
+    article = extract(html, "https://harbour.example/news/2024/03/05/bridge-closes")
+    assert article is not None
+    assert "Other story number" not in article.text
+    assert "Related Articles" not in article.text
+    assert PARAGRAPHS[-1] in article.text
+
+
+def test_paragraphs_are_separated_by_a_blank_line() -> None:
+    article = extract(page("<article>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+                           + "</article>"), "https://harbour.example/news/a-story")
+    assert article is not None
+    assert article.text == "\n\n".join(PARAGRAPHS)
+
+
+def test_declared_paywall_keeps_the_text_and_flags_it() -> None:
+    jsonld = """<script type="application/ld+json">{"@type":"NewsArticle",
+      "headline":"Council closes harbour bridge to cars","datePublished":"2024-03-05",
+      "isAccessibleForFree":false,
+      "hasPart":{"@type":"WebPageElement","isAccessibleForFree":false,"cssSelector":".paid"}}
+    </script>"""
+    html = page(
+        "<article>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:2])
+        + '<div class="paid">' + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[2:]) + "</div>"
+        + "</article>",
+        meta=jsonld,
+    )
+    article = extract(html, "https://harbour.example/news/bridge")
+    assert article is not None
+    assert article.text == "\n\n".join(PARAGRAPHS)
+    assert article.paywalled
+    assert "jsonld:hasPart.cssSelector=.paid" in article.paywall_evidence
+
+
+@pytest.mark.parametrize("teaser", [PARAGRAPHS[0][:90] + ".", PARAGRAPHS[0]])
+def test_short_teaser_before_a_gate_is_a_paywalled_article(teaser: str) -> None:
+    html = page(
+        f"<article><h1>Council closes harbour bridge to cars</h1><p>{teaser}</p>"
+        '<div class="gate"><h3>Subscribe to continue reading</h3>'
+        '<p>Already a subscriber? <a href="/login">Log in</a></p></div>'
+        "<p>Hidden text the page never serves to readers who are not subscribers.</p>"
+        "</article>"
+    )
+    verdict = judge(html, "https://harbour.example/news/2024/03/05/bridge-closes")
+    assert verdict.article is not None, verdict.reason
+    assert verdict.article.paywalled
+    assert verdict.article.text == teaser
+    assert any(e.startswith("gate:") for e in verdict.article.paywall_evidence)
+
+
+NO_META = "<title>The Harbour Times</title>"
+
+
+def test_about_page_is_not_an_article() -> None:
+    html = page(
+        "<main><h1>About us</h1>" + "".join(
+            f"<p>The Harbour Times has reported on the port and its people since 1921. {p}</p>"
+            for p in PARAGRAPHS[:3]
+        ) + "</main>",
+        meta=NO_META,
+    )
+    verdict = judge(html, "https://harbour.example/about-us/")
+    assert verdict.article is None
+    assert "site page" in verdict.reason
+
+
+def test_section_front_without_listing_markup_is_not_an_article() -> None:
+    teasers = "".join(
+        f'<div class="teaser"><h3><a href="/news/2024/03/0{i}/story-{i}">Headline of story '
+        f"number {i} from the harbour</a></h3><p>A one-line summary of story {i}.</p></div>"
+        for i in range(1, 9)
+    )
+    verdict = judge(page(f"<main><h1>News</h1>{teasers}</main>", meta=NO_META),
+                    "https://harbour.example/news/")
+    assert verdict.article is None
+    assert "listing" in verdict.reason
+
+
+def test_article_declaring_website_type_is_still_an_article() -> None:
+    # Article pages often carry og:type=website from a theme; with prose they are articles.
+    teasers = "".join(
+        f'<li><h3><a href="/news/story-{i}">Another story number {i}</a></h3></li>'
+        for i in range(1, 9)
+    )
+    html = page(
+        "<article>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</article>"
+        f"<aside><ul>{teasers}</ul></aside>",
+        meta='<meta property="og:type" content="website">',
+    )
+    verdict = judge(html, "https://harbour.example/news/bridge")
+    assert verdict.article is not None, verdict.reason

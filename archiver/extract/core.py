@@ -28,7 +28,7 @@ from archiver.extract.metadata import Metadata, read_metadata
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = f"archiver-extract/3 trafilatura/{trafilatura.__version__}"
+EXTRACTOR_VERSION = f"archiver-extract/4 trafilatura/{trafilatura.__version__}"
 
 #: Pages shorter than this (after extraction) are not articles.
 MIN_TEXT_CHARS = 200
@@ -208,6 +208,14 @@ def _extract(
         text = _body_text(tree, url, md, fast=False)
     if _words(text) < RECOVER_SHARE * _words(reference):
         text = _recover(tree, url, md, reference)
+    if _words(text) < SHORT_BODY_WORDS:
+        # The fast path reads one block; on a page whose article it missed, that block
+        # can be a privacy notice or a login prompt long enough to pass for a brief.
+        # Short bodies are rare and cheap to check: the full cascade (readability,
+        # justext) gets a say, and a body at least twice as long wins.
+        full = _body_text(tree, url, md, fast=False, precise=False)
+        if _words(full) >= 2 * _words(text):
+            text = full
     # A page that ends at a subscription gate is a paywalled article however short its
     # teaser: judged by the same length as a free page, a chrome-only change could flip
     # it between an article and none.
@@ -225,6 +233,8 @@ def _extract(
 #: article text (a cleaning rule that took a body container, a precision heuristic that
 #: kept one block of a split body), and is recovered.
 RECOVER_SHARE = 0.7
+#: Bodies shorter than this many words get a second look from the full cascade.
+SHORT_BODY_WORDS = 120
 _WORD = re.compile(r"\w+")
 
 

@@ -160,3 +160,4 @@ def test_article_declaring_website_type_is_still_an_article() -> None:
     )
     verdict = judge(html, "https://harbour.example/news/bridge")
     assert verdict.article is not None, verdict.reason
+

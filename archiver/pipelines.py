@@ -19,7 +19,7 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,21 @@ from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from archiver.extract import Article
+from archiver.extractors import Reader, Readers
 from archiver.items import Fetch
 from archiver.spiders.news import ENCODING_KEY, OUTCOME_KEY, REASON_KEY
 from archiver.spool import SpoolWriter
-from archiver.storage.archive import Outcome, archive, finish_crawl_run, start_crawl_run
+from archiver.storage.archive import (
+    ArchiveResult,
+    Outcome,
+    Reread,
+    RereadNeeded,
+    archive,
+    finish_crawl_run,
+    start_crawl_run,
+)
 from archiver.storage.errors import StorageError
+from archiver.storage.raw import load_capture, prune_kept_bodies
 from archiver.storage.session import check_database, make_engine, make_sessionmaker
 from archiver.workers import (
     BodyTooLarge,
@@ -41,6 +51,7 @@ from archiver.workers import (
     default_workers,
     make_pool,
     process_page,
+    reread_capture,
     sniff,
 )
 
@@ -116,6 +127,12 @@ class ArchivePipeline:
         self.retry_backoff = settings.getfloat("ARCHIVER_DB_RETRY_BACKOFF", 1.0)
         self.spool_dir = Path(settings.get("ARCHIVER_SPOOL_DIR") or "spool")
         self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
+        # Checked here, before anything is fetched: one line naming the bad path.
+        self.readers = Readers.from_settings(
+            settings.get("ARCHIVER_EXTRACTOR"), settings.get("ARCHIVER_SOURCES")
+        )
+        self.readers.validate()
+        self.keep_days = settings.getint("ARCHIVER_KEEP_NOT_ARTICLE_DAYS", 90)
         self.counts: dict[str, int] = {"fetched": 0, **{n: 0 for n in _COUNT_NAMES.values()}}
         self.counts.update(duplicates=0, spooled=0)
         self.run_id: int | None = None
@@ -170,11 +187,15 @@ class ArchivePipeline:
         self.stats.inc_value("archiver/fetched")
         outcome, reason, needs_extraction = triage(fetch)
         article: Article | None = None
+        reader = self.readers.for_page(fetch.final_url or fetch.url, fetch.meta.get("source"))
+        keep_body = False
         if needs_extraction:
-            fetch, article, outcome, reason = await self._extract(fetch)
+            fetch, article, outcome, reason = await self._extract(fetch, reader)
+            # A possible article judged not_article: kept for a better extractor.
+            keep_body = article is None and outcome is None and self.keep_days > 0
         elif fetch.meta.get(ENCODING_KEY):
             fetch = await asyncio.to_thread(self._decoded, fetch)  # not worth a worker
-        await self._archive(fetch, article, outcome, reason)
+        await self._archive(fetch, article, outcome, reason, keep_body, reader)
         # Downstream (feed exports, debug logging of scraped items) needs no body.
         return dataclasses.replace(fetch, body=None)
 
@@ -192,7 +213,7 @@ class ArchivePipeline:
         return dataclasses.replace(fetch, body=body, headers=headers, meta=meta)
 
     async def _extract(
-        self, fetch: Fetch
+        self, fetch: Fetch, reader: Reader
     ) -> tuple[Fetch, Article | None, Outcome | None, str | None]:
         assert fetch.body is not None
         url = fetch.final_url or fetch.url
@@ -200,7 +221,7 @@ class ArchivePipeline:
         try:
             future = pool.submit(
                 process_page, fetch.body, fetch.meta.get(ENCODING_KEY), url,
-                fetch.content_type, self.max_size,
+                fetch.content_type, self.max_size, reader,
             )
             result: PageResult = await asyncio.wrap_future(future)
         except BrokenProcessPool:
@@ -224,19 +245,51 @@ class ArchivePipeline:
         if result.outcome:
             return fetch, None, Outcome(result.outcome), result.reason
         if result.article is None:
-            return fetch, None, None, "no article text found"
+            return fetch, None, None, result.reason or "no article text found"
         return fetch, result.article, None, None
 
+    async def _reread(self, needed: RereadNeeded, reader: Reader) -> Reread:
+        """The running extractor's reading of the current version's raw capture, made in
+        an extraction worker (never on the reactor or a writer thread)."""
+        blob, charset = await asyncio.wrap_future(
+            self.writer.submit(self._load_capture, needed.raw_capture_id)
+        )
+        try:
+            result: PageResult = await asyncio.wrap_future(
+                self.pool.submit(reread_capture, blob, charset, needed.url, reader)
+            )
+        except Exception as exc:  # a broken pool: compared with the stored reading instead
+            result = PageResult(None, None, "error", f"re-reading failed: {exc}")
+        return Reread(needed.version, needed.raw_capture_id, result.article, result.reason)
+
+    def _load_capture(self, raw_capture_id: int) -> tuple[bytes, str | None]:
+        with self.Session() as session:
+            return load_capture(session, raw_capture_id)
+
     async def _archive(
-        self, fetch: Fetch, article: Article | None, outcome: Outcome | None, reason: str | None
+        self,
+        fetch: Fetch,
+        article: Article | None,
+        outcome: Outcome | None,
+        reason: str | None,
+        keep_body: bool = False,
+        reader: Reader | None = None,
     ) -> None:
         if self._db_down.is_set():
             await self._spool(fetch, article, outcome, reason)
             return
         try:
-            result = await asyncio.wrap_future(
-                self.writer.submit(self._write, fetch, article, outcome, reason)
-            )
+            reread: Reread | None = None
+            for attempt in range(3):
+                # Re-read at most twice (the current version may change under us once);
+                # then compare with the stored reading, and flag the version so made.
+                result = await asyncio.wrap_future(self.writer.submit(
+                    self._write, fetch, article, outcome, reason, keep_body, reread, attempt < 2,
+                ))
+                if not isinstance(result, RereadNeeded):
+                    break
+                self.stats.inc_value("archiver/reread")
+                reread = await self._reread(result, reader or self.readers.default)
         except Exception as exc:
             # Nothing fetched is lost: the page goes to the spool whatever went wrong.
             await self._spool(fetch, article, outcome, reason)
@@ -254,9 +307,19 @@ class ArchivePipeline:
             logger.info("%s: %s (%s)", result.outcome.value, fetch.url, result.reason)
 
     def _write(
-        self, fetch: Fetch, article: Article | None, outcome: Outcome | None, reason: str | None
-    ) -> Any:
-        """Archive one fetch on a writer thread, retrying transient errors with backoff."""
+        self,
+        fetch: Fetch,
+        article: Article | None,
+        outcome: Outcome | None,
+        reason: str | None,
+        keep_body: bool = False,
+        reread: Reread | None = None,
+        can_reread: bool = False,
+    ) -> ArchiveResult | RereadNeeded:
+        """Archive one fetch on a writer thread, retrying transient errors with backoff.
+
+        Returns the :class:`RereadNeeded` when the current version must be re-read first.
+        """
         delay = self.retry_backoff
         for attempt in range(self.retry_times + 1):
             try:
@@ -264,7 +327,10 @@ class ArchivePipeline:
                     return archive(
                         session, fetch, article,
                         crawl_run_id=self.run_id, outcome=outcome, reason=reason,
+                        keep_body=keep_body, reread=reread, can_reread=can_reread,
                     )
+            except RereadNeeded as needed:
+                return needed
             except DBAPIError as exc:
                 if not is_transient(exc) or self._db_down.is_set() or attempt == self.retry_times:
                     raise
@@ -337,6 +403,16 @@ class ArchivePipeline:
     def _finish_run(self, status: str) -> None:
         with self.Session() as session:
             finish_crawl_run(session, self.run_id, status, dict(self.counts))
+            if self.keep_days > 0:
+                cutoff = datetime.now(timezone.utc) - timedelta(days=self.keep_days)
+                try:
+                    pruned = prune_kept_bodies(session, cutoff)
+                except DBAPIError as exc:  # another crawl kept the same body meanwhile
+                    logger.warning("Could not prune kept not_article bodies: %s", exc)
+                else:
+                    if pruned:
+                        logger.info("Pruned %d not_article bodies older than %d days",
+                                    pruned, self.keep_days)
 
     def engine_stopped(self) -> None:
         # After Scrapy's own "Spider closed" line, so the summary is the last line.

@@ -23,6 +23,14 @@ ARCHIVER_SOURCES = os.environ.get("ARCHIVER_SOURCES", "sources.toml")
 #: Worker processes that run extraction off the reactor thread (default: one per core).
 ARCHIVER_EXTRACT_WORKERS = int(os.environ.get("ARCHIVER_EXTRACT_WORKERS") or (os.cpu_count() or 1))
 
+#: The function that reads pages, ``module:function`` with the signature of the built-in
+#: ``archiver.extract:extract`` (a ``[[source]]`` may name its own with ``extractor =``).
+ARCHIVER_EXTRACTOR = os.environ.get("ARCHIVER_EXTRACTOR") or "archiver.extract:extract"
+
+#: Days to keep the raw body of a possible article judged ``not_article`` (so that
+#: ``archiver reextract`` can recover it with a better extractor); 0 keeps none.
+ARCHIVER_KEEP_NOT_ARTICLE_DAYS = int(os.environ.get("ARCHIVER_KEEP_NOT_ARTICLE_DAYS") or 90)
+
 #: Where fetched pages go when the database stays unreachable; ``archiver replay`` loads them.
 ARCHIVER_SPOOL_DIR = os.environ.get("ARCHIVER_SPOOL_DIR", "spool")
 

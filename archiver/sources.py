@@ -10,6 +10,9 @@ A source reads like Fundus's publisher declarations::
     start_pages = ["https://www.example.com/world/"]
     article_pattern = '^https://www\\.example\\.com/\\d{4}/\\d{2}/'
     depth = 1
+    extractor = "mypackage.parsers:example_news"   # optional: another extractor
+    drop = ["div.newsletter-signup"]               # optional: never article text here
+    keep = ["div.story-body"]                      # optional: survives chrome removal
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
-
 
 
 class SourcesError(Exception):
@@ -41,6 +43,12 @@ class Source:
     #: How many levels of non-article links to follow from the start pages (0: none).
     depth: int = 0
     urls: tuple[str, ...] = field(default=())
+    #: ``module:function`` reading this source's pages instead of ``ARCHIVER_EXTRACTOR``.
+    extractor: str | None = None
+    #: CSS selectors of elements that are never article text on this source, and of
+    #: elements that must survive chrome removal (``archiver.extract.ExtractRules``).
+    drop: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
 
     def is_article_url(self, url: str) -> bool:
         return bool(self.article_pattern and re.search(self.article_pattern, url))
@@ -57,7 +65,7 @@ class Source:
         ) or any(host == d.lower() for d in self.domains)
 
 
-_LIST_KEYS = ("domains", "sitemaps", "feeds", "start_pages", "urls")
+_LIST_KEYS = ("domains", "sitemaps", "feeds", "start_pages", "urls", "drop", "keep")
 
 
 def _source_from_table(table: dict, where: str) -> Source:
@@ -89,10 +97,30 @@ def _source_from_table(table: dict, where: str) -> Source:
     if not isinstance(depth, int) or depth < 0:
         raise SourcesError(f"{where}: source {name!r}: depth must be a non-negative integer")
     values["depth"] = depth
-    unknown = set(table) - {"name", "article_pattern", "depth", *_LIST_KEYS}
+    for key in ("drop", "keep"):
+        for selector in values[key]:
+            _check_selector(selector, f"{where}: source {name!r}: {key}")
+    extractor = table.get("extractor")
+    if extractor is not None:
+        if not isinstance(extractor, str) or ":" not in extractor:
+            raise SourcesError(
+                f"{where}: source {name!r}: extractor must be 'module:function', "
+                f"not {extractor!r}"
+            )
+        values["extractor"] = extractor.strip()
+    unknown = set(table) - {"name", "article_pattern", "depth", "extractor", *_LIST_KEYS}
     if unknown:
         raise SourcesError(f"{where}: source {name!r}: unknown keys {sorted(unknown)}")
     return Source(**values)
+
+
+def _check_selector(selector: str, where: str) -> None:
+    from cssselect import GenericTranslator, SelectorError  # small, pure Python
+
+    try:
+        GenericTranslator().css_to_xpath(selector)
+    except SelectorError as exc:
+        raise SourcesError(f"{where}: bad CSS selector {selector!r}: {exc}") from exc
 
 
 def load_sources(path: str | Path) -> dict[str, Source]:

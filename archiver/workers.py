@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from archiver.extract import Article
 from archiver.extract.encoding import charset_from_content_type
+from archiver.extractors import Reader, read_page
 
 #: Content-Encodings a worker decodes itself (Scrapy decodes any other on the reactor).
 WORKER_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
@@ -41,8 +42,10 @@ class PageResult:
     #: The decoded body when the worker had to decode it, else None (the body sent).
     body: bytes | None
     article: Article | None
-    #: ``skipped``/``error`` when the worker decided (empty, binary, undecodable), else None.
+    #: ``skipped``/``error`` when the worker decided (empty, binary, undecodable, the
+    #: extractor failed), else None.
     outcome: str | None = None
+    #: Why: for an outcome, or for a page holding no article (``not_article``).
     reason: str | None = None
 
 
@@ -108,9 +111,14 @@ def head_of_body(body: bytes, encoding: str | None, size: int) -> bytes:
 
 
 def process_page(
-    body: bytes, encoding: str | None, url: str, content_type: str | None, max_size: int
+    body: bytes,
+    encoding: str | None,
+    url: str,
+    content_type: str | None,
+    max_size: int,
+    reader: Reader | None = None,
 ) -> PageResult:
-    """Decode (if ``encoding``), triage and extract one page, in a worker."""
+    """Decode (if ``encoding``), triage and read one page with ``reader``, in a worker."""
     decoded = None
     if encoding:
         try:
@@ -122,10 +130,32 @@ def process_page(
     verdict = sniff(body)
     if verdict:
         return PageResult(decoded, None, "skipped", verdict)
-    from archiver.extract import extract  # preloaded in the workers; never in the crawl
+    reading = read_page(reader or Reader(), body, url, charset_from_content_type(content_type))
+    if reading.error:
+        return PageResult(decoded, None, "error", reading.error)
+    return PageResult(decoded, reading.article, None, reading.reason)
 
-    article = extract(body, url, encoding=charset_from_content_type(content_type))
-    return PageResult(decoded, article)
+
+def reread_capture(blob: bytes, charset: str | None, url: str, reader: Reader) -> PageResult:
+    """Read a stored raw capture (zstd ``blob``) again with ``reader``, in a worker.
+
+    Returns:
+        A :class:`PageResult` without body: its article, or an ``error`` outcome for a
+        capture that no longer decompresses or an extractor that failed on it.
+    """
+    import zstandard  # as archiver.storage.raw stores it, without loading SQLAlchemy here
+
+    try:
+        body = zstandard.ZstdDecompressor().decompress(blob)
+    except Exception as exc:  # a damaged blob is an outcome for this capture
+        return PageResult(None, None, "error", f"raw capture does not decompress: {exc}")
+    verdict = sniff(body)
+    if verdict:
+        return PageResult(None, None, "skipped", verdict)
+    reading = read_page(reader, body, url, charset)
+    if reading.error:
+        return PageResult(None, None, "error", reading.error)
+    return PageResult(None, reading.article, None, reading.reason)
 
 
 def sniff(body: bytes) -> str | None:

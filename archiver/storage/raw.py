@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import zstandard
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from archiver.storage.models import RawCapture
@@ -89,3 +89,53 @@ def load_raw(session: Session, raw_capture_id: int) -> bytes:
     if blob is None:
         raise KeyError(raw_capture_id)
     return decompress(blob)
+
+
+def load_capture(session: Session, raw_capture_id: int) -> tuple[bytes, str | None]:
+    """A raw capture as stored: its zstd blob (decompressed where it is read again, in an
+    extraction worker) and the charset its response named."""
+    row = session.execute(
+        select(RawCapture.body, RawCapture.charset).where(RawCapture.id == raw_capture_id)
+    ).first()
+    if row is None:
+        raise KeyError(raw_capture_id)
+    return row.body, row.charset
+
+
+def prune_kept_bodies(session: Session, older_than: datetime) -> int:
+    """Forget the raw bodies kept for ``not_article`` fetches made before ``older_than``
+    (``ARCHIVER_KEEP_NOT_ARTICLE_DAYS``); a body that a version or another fetch still
+    uses stays. Commits.
+
+    Returns:
+        How many raw captures were deleted.
+    """
+    from archiver.storage.models import Fetch, Version
+
+    old = (
+        (Fetch.outcome == "not_article")
+        & Fetch.article_id.is_(None)
+        & Fetch.raw_capture_id.is_not(None)
+        & (Fetch.fetched_at < older_than)
+    )
+    deleted = 0
+    while True:
+        with session.begin():
+            ids = list(session.scalars(
+                select(Fetch.raw_capture_id).where(old).distinct().limit(500)
+            ))
+            if not ids:
+                return deleted
+            session.execute(
+                update(Fetch).where(old, Fetch.raw_capture_id.in_(ids)).values(raw_capture_id=None)
+            )
+            # Race: a crawl storing the same body now references it again; then the row
+            # stays (the NOT EXISTS sees its committed fetch, or the FK stops the delete).
+            result = session.execute(
+                delete(RawCapture).where(
+                    RawCapture.id.in_(ids),
+                    ~exists().where(Version.raw_capture_id == RawCapture.id),
+                    ~exists().where(Fetch.raw_capture_id == RawCapture.id),
+                )
+            )
+            deleted += result.rowcount or 0

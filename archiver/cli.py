@@ -5,6 +5,13 @@
     archiver db downgrade R  revert the migrations down to R (``base``: drop everything)
     archiver demo            crawl a bundled demo site twice, offline, and show the archive
     archiver replay FILE...  archive what a crawl spooled while the database was down
+    archiver reextract       re-read stored captures with the running extractor
+    archiver health          extraction health per site (exit 1 while a site is flagged)
+
+Exit statuses: 0 success; 1 ``health`` found a flagged site (``db current``: the schema
+is behind); 2 one line on stderr: the database is unreachable or behind, or the
+extractor setting does not load; 130 ``reextract`` was interrupted (what it committed is
+kept: run it again to continue).
 
 The database is ``ARCHIVER_DATABASE_URL`` (default: ``archive.db`` in the working
 directory), or ``--database-url``.
@@ -13,12 +20,16 @@ directory), or ``--database-url``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from archiver.extractors import ExtractorError
 from archiver.storage import migrate
 from archiver.storage.errors import StorageError
 from archiver.storage.session import database_url, display_url, make_engine, unreachable
@@ -110,6 +121,23 @@ def _add_extra_commands(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("files", nargs="+", metavar="FILE", help="spool file(s) (.jsonl)")
     replay.set_defaults(handler=_replay)
 
+    rx = commands.add_parser(
+        "reextract",
+        help="re-read stored raw captures with the running extractor (ARCHIVER_EXTRACTOR)",
+    )
+    rx.add_argument("--site", help="only this site (domain)")
+    rx.add_argument("--source", help="only this source's domains (sources.toml)")
+    rx.add_argument("--since", type=_date, help="only captures made at or after (ISO date/time)")
+    rx.add_argument("--until", type=_date, help="only captures made before (ISO date/time)")
+    rx.add_argument("--latest-only", action="store_true",
+                    help="only each article's current version (default: all versions)")
+    rx.add_argument("--dry-run", action="store_true",
+                    help="write nothing; print what would change per site, with example diffs")
+    rx.add_argument("--workers", type=int, default=0, help="extraction processes (default: cores)")
+    rx.add_argument("--batch-size", type=int, default=64, help="captures per committed batch")
+    rx.add_argument("--json", action="store_true", help="print the report as JSON")
+    rx.set_defaults(handler=_reextract)
+
 
 def _demo(args: argparse.Namespace) -> int:
     from archiver.demo.runner import main as run_demo
@@ -136,6 +164,71 @@ def _replay(args: argparse.Namespace) -> int:
     return status
 
 
+def _date(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+
+    def __call__(self, done: int) -> None:
+        width = 30
+        filled = min(width, width * done // self.total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+
+
+def _reextract(args: argparse.Namespace) -> int:
+    from archiver.reextract import count_captures, reextract
+
+    url = database_url(args.database_url)
+    bar = None
+    if sys.stderr.isatty() and not args.json:
+        bar = _ProgressBar(count_captures(url, latest_only=args.latest_only))
+    try:
+        report = reextract(
+            url, site=args.site, source=args.source, since=args.since, until=args.until,
+            latest_only=args.latest_only, dry_run=args.dry_run, workers=args.workers or None,
+            batch_size=max(1, args.batch_size), progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(format_reextract(report))
+    if report.interrupted:
+        print("archiver: reextract interrupted: committed batches are kept; run it again "
+              "to continue", file=sys.stderr)
+        return 130
+    return 0
+
+
+def format_reextract(report: Any) -> str:
+    """The summary people read: totals, and per site (with examples) for a dry run."""
+    head = "Dry run (nothing written): " if report.dry_run else "Re-extraction: "
+    lines = [head + report.summary()]
+    if report.dry_run:
+        for site, counts in sorted(report.sites.items()):
+            lines.append(f"  {site}: {report.summary(counts)}")
+            for ex in report.examples.get(site, []):
+                which = f" version {ex.version}" if ex.version else ""
+                lines.append(f"    {ex.change}: {ex.url}{which}")
+                lines.extend("      " + line for line in ex.diff.splitlines())
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -145,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return args.handler(args)
-    except StorageError as exc:
+    except (StorageError, ExtractorError) as exc:
         print(f"archiver: error: {exc}", file=sys.stderr)
         return 2
 

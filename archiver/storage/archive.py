@@ -636,3 +636,64 @@ def finish_crawl_run(session: Session, run_id: int, status: str, stats: dict[str
                 stats=clean_json(stats),
             )
         )
+
+
+def recover_article(
+    conn: Connection,
+    fetch_id: int,
+    url: str,
+    fetched_at: datetime,
+    raw_capture_id: int,
+    article: Article,
+) -> tuple[int, bool]:
+    """Turn a kept ``not_article`` fetch into an article, its first version dated at that
+    fetch (``archiver reextract`` with a better extractor). Runs in the caller's
+    transaction.
+
+    Returns:
+        ``(article_id, created)``: ``created`` is False when the URL was archived as an
+        article already (by a later fetch, or another run recovering it at the same time);
+        then nothing is written.
+    """
+    url = article_url(url, article.canonical_url)
+    fingerprint = content_fingerprint(article)
+    # Race: two reextract runs (or a crawl) archive this URL at once; the unique url keeps
+    # one article, and only the run whose insert succeeded writes its version.
+    article_id = conn.scalar(
+        insert_ignore(conn, models.Article, ["url"], Articles.c.id),
+        dict(
+            site_id=_site_id(conn, url, article.site_name, fetched_at),
+            url=url,
+            first_seen_at=fetched_at,
+            last_fetched_at=fetched_at,
+            last_changed_at=fetched_at,
+            current_version=1,
+            current_hash=fingerprint,
+        ),
+    )
+    if article_id is None:
+        return conn.scalar(select(Articles.c.id).where(Articles.c.url == url)), False
+    conn.execute(
+        _INSERT_VERSION,
+        dict(
+            article_id=article_id,
+            version=1,
+            captured_at=fetched_at,
+            raw_capture_id=raw_capture_id,
+            unverified_change=False,
+            read_at=datetime.now(timezone.utc),
+            **reading_values(article, fingerprint, url),
+        ),
+    )
+    # The fetch keeps its outcome (what was decided then) and now points at the article.
+    conn.execute(
+        update(Fetches)
+        .where(Fetches.c.id == fetch_id, Fetches.c.article_id.is_(None))
+        .values(article_id=article_id, version=1)
+    )
+    return article_id, True
+
+
+def lock_article(conn: Connection, article_id: int) -> Any:
+    """The article row, locked until the transaction ends (for re-readings)."""
+    return _lock_article(conn, Articles.c.id == article_id)

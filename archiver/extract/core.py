@@ -195,6 +195,7 @@ def _extract(
     # trafilatura alone, on the page as served (less what follows a visible gate): the
     # second opinion our cleaned body is held against. It copies the tree, never changes it.
     reference = _body_text(tree, url, md, fast=True, precise=False)
+    link_texts = _link_texts(tree)
     chrome.unwrap_layout_tables(tree)
     chrome.remove_chrome(tree, keep)
     # After chrome removal, so that comment boxes sharing the body's class are gone.
@@ -207,7 +208,7 @@ def _extract(
         # no body, the full cascade gets its chance before the page is called no article.
         text = _body_text(tree, url, md, fast=False)
     if _words(text) < RECOVER_SHARE * _words(reference):
-        text = _recover(tree, url, md, reference)
+        text = _recover(tree, url, md, reference, link_texts)
     if _words(text) < SHORT_BODY_WORDS:
         # The fast path reads one block; on a page whose article it missed, that block
         # can be a privacy notice or a login prompt long enough to pass for a brief.
@@ -242,18 +243,50 @@ def _words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def _recover(tree: HtmlElement, url: str | None, md: Metadata, reference: str) -> str:
+def _recover(
+    tree: HtmlElement, url: str | None, md: Metadata, reference: str, link_texts: set[str]
+) -> str:
     """The body when ours is much shorter than trafilatura's own reading of the page.
 
     First trafilatura's balanced mode on our cleaned page: when only its precision
     heuristics dropped the text, this keeps both the text and our chrome removal. If
-    that is still short, our cleaning itself removed article text: the second opinion,
-    read from the uncleaned page and cleared of chrome lines, is the body.
+    that is still short, our cleaning itself removed article text: the body is then the
+    second opinion (read from the uncleaned page), less the lines our cleaning removed
+    that are links: what a cleaning rule rightly takes out of an article is mostly
+    teasers and menus, which are link text (chrome lines that are not links, such as a
+    newsletter call, were already dropped from the second opinion by their words).
     """
     balanced = _body_text(tree, url, md, fast=True, precise=False)
     if _words(balanced) >= RECOVER_SHARE * _words(reference):
         return balanced
-    return reference
+    kept = _SPACES.sub(" ", etree.tostring(tree, method="text", encoding=str))
+    out = []
+    for line in reference.split("\n"):
+        key = _SPACES.sub(" ", line).strip()
+        if key in kept or not _is_link_line(key, link_texts):
+            out.append(line)
+    return "\n".join(out)
+
+
+def _link_texts(tree: HtmlElement) -> set[str]:
+    """The texts of the page's links, whitespace collapsed (before any cleaning)."""
+    texts = set()
+    for a in tree.iter("a"):
+        text = _SPACES.sub(" ", etree.tostring(a, method="text", encoding=str)).strip()
+        if len(text) >= 12:
+            texts.add(text)
+    return texts
+
+
+def _is_link_line(line: str, link_texts: set[str]) -> bool:
+    """Whether a line of text is a link's text (a teaser headline, a menu entry), or a
+    link with a few words around it ("Related: <headline>", "<headline> (video)")."""
+    if line in link_texts:
+        return True
+    return any(len(t) >= 0.6 * len(line) and t in line for t in link_texts if len(t) <= len(line))
+
+
+_SPACES = re.compile(r"\s+")
 
 
 def _body_text(

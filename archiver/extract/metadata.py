@@ -196,13 +196,13 @@ _BY = re.compile(
     r"^\s*(?:(?:all\s+|more\s+)?(?:posts|articles|stories)\s+(?:by|from)|(?:written|words|story|"
     r"text|reporting|reported|interview|analysis)\s+by|by|from|von|vom|par|por|di|door|av|"
     r"przez|от|автор|(?:author|authors|autor|autorin|autoren|auteur|auteurs|autore|autori|"
-    r"text|texte|testo|tekst|texto|redacción|reportage|bylined?)\s*:)(?:[\s:]+|$)",
+    r"text|texte|testo|tekst|texto|текст|автор|redacción|reportage|bylined?)\s*:)(?:[\s:]+|$)",
     re.IGNORECASE,
 )
 # Where a byline stops naming people: dates, roles, credits, reading times.
 _BYLINE_END = re.compile(
     r"(?i)(?:\s|^)(?:last\s+)?(?:updated|published|posted|on\s+(?=\w+\s+\d)|aktualisiert|"
-    r"veröffentlicht|publié|mis\s+à\s+jour|modifié|publicado|actualizado|atualizado|"
+    r"veröffentlicht|publiziert|publié|mis\s+à\s+jour|modifié|publicado|actualizado|atualizado|"
     r"pubblicato|aggiornato|gepubliceerd|bijgewerkt|opublikowano|publicerad|uppdaterad|"
     r"edited\s+by|photos?\s+by|illustrations?\s+by|fotos?\s+von|"
     r"(?:foto|fotos|photo|photos|bild|bilder|quelle|source|credit|image|grafik|video)\s*:)"
@@ -236,9 +236,9 @@ _NOT_A_NAME = re.compile(
 )
 _PARTICLES = frozenset(
     {"de", "da", "di", "do", "dos", "das", "del", "della", "du", "des", "la", "le", "van",
-     "von", "der", "den", "ten", "ter", "zu", "bin", "ibn", "al", "el", "'t"}
+     "von", "der", "den", "ten", "ter", "zu", "bin", "ibn", "al", "el", "'t", "y", "e"}
 )
-_SPLIT = re.compile(r"\s*(?:[,;|&+]|\s/\s|\b(?:and|und|et|och|og|ja|és|и|oraz|sowie)\b)\s*",
+_SPLIT = re.compile(r"\s*(?:[,;|&+/]|\b(?:and|und|et|och|og|ja|és|и|oraz|sowie)\b)\s*",
                     re.IGNORECASE)
 # Conjunctions that are also parts of names ("Ortega y Gasset"): they split only when
 # every side is a full name of its own.
@@ -264,12 +264,12 @@ def _name(part: str) -> str | None:
         return part if len(part) <= 16 and len(words) <= 3 else None
     if len(words) > 5:
         return None
-    if len(words) == 1 and len(part) <= 4 and part.isupper():
-        return None  # "MA", "PhD"-like credentials, or an agency's initials
-    if part[0].islower() and not (
-        words[0].lower() in _PARTICLES and len(words) > 1 and words[-1][0].isupper()
-    ):
-        return None
+    if len(words) == 1 and part.isupper():
+        return None  # "MA"-like credentials, an agency's or a station's call letters
+    if words[0].lower() == "the" or not all(
+        w[0].isupper() or w.lower() in _PARTICLES or not w[0].isalpha() for w in words
+    ) or not words[-1][0].isupper():
+        return None  # "the Russian and Syrian defense ministries" is not a person
     if not any(c.isalpha() for c in part):
         return None
     if part.isupper() and len(part) > 4:
@@ -635,6 +635,11 @@ def _in_chrome(el: HtmlElement, stop: frozenset[HtmlElement] = frozenset()) -> b
     return False
 
 
+def _in_comments(el: HtmlElement) -> bool:
+    return any(_COMMENTS.search(anc.get("class") or "") or _COMMENTS.search(anc.get("id") or "")
+               or "comment" in (anc.get("itemtype") or "").lower() for anc in el.iterancestors())
+
+
 _ARTICLE_ITEMTYPE = re.compile(r"(?i)schema\.org/\w*(?:article|posting|blogposting|report)\b")
 
 
@@ -661,6 +666,16 @@ def _headline(root: HtmlElement, title: str | None) -> tuple[HtmlElement | None,
 
 #: How far after the headline, in elements, a byline may stand.
 _NEAR = 150
+
+
+def _preceding(h1: HtmlElement) -> list[HtmlElement]:
+    """The few elements just before the headline in its own block (a kicker byline)."""
+    if h1.getparent() is None or h1.getparent().tag in ("body", "html"):
+        return []
+    out: list[HtmlElement] = []
+    for sib in islice(h1.itersiblings(preceding=True), 3):
+        out.extend(el for el in sib.iter() if isinstance(el.tag, str))
+    return out[:20]
 
 
 def _following(h1: HtmlElement) -> list[HtmlElement]:
@@ -721,7 +736,7 @@ def _visible_authors(
     whose class says byline or author; a short line starting "By" in any language.
     Never in a sidebar, a navigation, a footer or the comments.
     """
-    near = _following(h1) if h1 is not None else []
+    near = _following(h1) + _preceding(h1) if h1 is not None else []
     near_set = set(near)
     stop = frozenset(h1.iterancestors()) if h1 is not None else frozenset()
     scope = _article_scope(h1) if h1 is not None else None
@@ -735,7 +750,7 @@ def _visible_authors(
     names: list[str] = []
     first = None
     for el in root.xpath('//*[contains(concat(" ", normalize-space(@itemprop), " "), " author ")]')[:40]:
-        inside = scope is not None and _article_scope(el) is scope
+        inside = scope is not None and _article_scope(el) is scope and not _in_comments(el)
         if not inside and ((h1 is not None and el not in near_set) or _in_chrome(el, stop)):
             continue
         person = "person" in (el.get("itemtype") or "").lower()
@@ -789,7 +804,7 @@ _UPDATE = re.compile(
     r"actualizado|atualizado|aggiornato|bijgewerkt|zaktualizowano|uppdaterad|oppdatert)\b"
 )
 _PUBLISHED = re.compile(
-    r"(?i)\b(?:published|posted|veröffentlicht|publié|publicado|pubblicato|gepubliceerd|"
+    r"(?i)\b(?:published|posted|veröffentlicht|publiziert|publié|publicado|pubblicato|gepubliceerd|"
     r"opublikowano|publicerad|publisert)\b"
 )
 
@@ -833,11 +848,11 @@ def _byline_date(h1: HtmlElement | None, byline: HtmlElement | None) -> datetime
     """
     if h1 is None:
         return None
-    near = _following(h1)
+    near = _following(h1)[:60] + _preceding(h1)
     lines: list[HtmlElement] = []
     if byline is not None and byline in set(near):
         lines.append(_byline_block(byline))
-    for el in near[:60]:
+    for el in near:
         if el.tag not in ("p", "div", "span", "time", "small", "li", "address", "em", "dd"):
             continue
         text = el.text_content()
@@ -877,6 +892,11 @@ def _visible_date(root: HtmlElement, key: str) -> datetime | None:
             continue
         if _in_sidebar(el):
             continue
+        if key == "datePublished" and (
+            "modified" in (el.get("itemprop") or "").lower()
+            or _UPDATE.search(" ".join([el.get("class") or "", el.text_content()[:100]]))
+        ):
+            continue  # a time that says it is the last update
         value = el.get("datetime") or el.get("content") or el.text_content()
         parsed = parse_date(value)
         if parsed:
@@ -945,10 +965,12 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
     for name in [publisher_name, *org_names, _domain_label(url)]:
         publisher.add(_clean(name), org=True)
 
-    raw_title = (
-        _first_str(art.get("headline")) or meta.get("og:title") or meta.get("twitter:title")
-        or _text(root.find(".//title"))
-    )
+    others = [meta.get("og:title"), meta.get("twitter:title"), _text(root.find(".//title"))]
+    headline = _first_str(art.get("headline"))
+    h1_texts = [t for h in islice(root.iter("h1"), 5) for t in [_text(h)] if t]
+    if headline and not _agrees(headline, [t for t in others + h1_texts if t]):
+        headline = None
+    raw_title = headline or next((t for t in others if t), None)
     h1_el, h1_is_title = _headline(root, _clean(raw_title))
     h1 = _text(h1_el)
     md.title = clean_title(raw_title or h1, site, h1)
@@ -970,7 +992,7 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
             if authors:
                 break
     byline_el = None
-    if not authors:
+    if not authors and not _agency_named(art, metas):
         authors, byline_el = _visible_authors(root, h1_el, publisher)
     md.authors = _dedupe(authors)[:10]
 
@@ -1029,6 +1051,34 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
     if tags:
         md.extra["tags"] = tags
     return md
+
+
+def _agency_named(art: dict[str, Any], metas: dict[str, list[str]]) -> bool:
+    """Whether the page's structured author is a news agency ("Reuters", "dpa"): then
+    the names near the byline are datelines and places, not the author."""
+    values: list[object] = [art.get("author"), *(v for k in _META_AUTHOR_KEYS
+                                                 for v in metas.get(k, []))]
+    for value in values:
+        for item in value if isinstance(value, list) else [value]:
+            name = item.get("name") if isinstance(item, dict) else item
+            if isinstance(name, str) and _AGENCY.match(_BY.sub("", unescape(name)).strip(" .,")):
+                return True
+    return False
+
+
+def _agrees(headline: str, others: list[str]) -> bool:
+    """Whether the JSON-LD headline is the title the page shows, or nothing contradicts it.
+
+    Some CMSs fill ``headline`` with a description ("constitutional monarchy in Oceania"
+    for a page titled "New Zealand"): then the page's own titles win.
+    """
+    if not others:
+        return True
+    words = set(re.findall(r"\w+", unescape(headline).casefold()))
+    if not words:
+        return False
+    return any(len(words & set(re.findall(r"\w+", unescape(o).casefold()))) >= 0.5 * len(words)
+               for o in others)
 
 
 def _jsonld_date(art: dict[str, Any], nodes: list[dict[str, Any]], key: str) -> datetime | None:

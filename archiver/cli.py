@@ -138,6 +138,13 @@ def _add_extra_commands(commands: argparse._SubParsersAction) -> None:
     rx.add_argument("--json", action="store_true", help="print the report as JSON")
     rx.set_defaults(handler=_reextract)
 
+    health = commands.add_parser(
+        "health", help="extraction health per site; exits 1 while a site is flagged"
+    )
+    health.add_argument("--site", help="only this site (domain)")
+    health.add_argument("--json", action="store_true", help="print the figures as JSON")
+    health.set_defaults(handler=_health)
+
 
 def _demo(args: argparse.Namespace) -> int:
     from archiver.demo.runner import main as run_demo
@@ -227,6 +234,23 @@ def format_reextract(report: Any) -> str:
                 lines.append(f"    {ex.change}: {ex.url}{which}")
                 lines.extend("      " + line for line in ex.diff.splitlines())
     return "\n".join(lines)
+
+
+def _health(args: argparse.Namespace) -> int:
+    from archiver.ops.health import site_health
+
+    sites = site_health(database_url(args.database_url), args.site)
+    if args.json:
+        print(json.dumps([vars(h) for h in sites], indent=2, default=str))
+    else:
+        if not sites:
+            print("no site has pages fetched as possible articles yet")
+        for h in sites:
+            fig = h.figures
+            state = "FLAGGED: " + "; ".join(h.reasons) if h.flagged else "ok"
+            print(f"{h.site}: {state} (latest crawl run {fig['recent_crawl_run_id']}: "
+                  f"{fig['recent_pages']} pages, baseline {fig['baseline_pages'] or 0})")
+    return 1 if any(h.flagged for h in sites) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -218,6 +218,11 @@ def _archive(
     now = clean_datetime(fetch.fetched_at) or datetime.now(timezone.utc)
     result, raw_id = _decide(conn, fetch, article, outcome, reason, now, raw, options)
     headers = {k.lower(): v for k, v in fetch.headers.items()}
+    kind = (clean_text(fetch.meta.get("kind")) or "")[:16] or None
+    site_id = None
+    if kind == "article" or result.article_id is not None:
+        # A possible article counts towards its site's extraction health.
+        site_id = _site_id(conn, fetch.final_url or fetch.url, None, now)
     # The fetch row goes in last, in the same transaction. If its uid is taken (a
     # replayed spool file, a retried transaction, a second writer of the same fetch,
     # which on PostgreSQL waits here on the unique index until the first commits), the
@@ -240,7 +245,8 @@ def _archive(
             last_modified=(clean_text(headers.get("last-modified")) or "")[:255] or None,
             content_type=(clean_text(headers.get("content-type")) or "")[:255] or None,
             headers=clean_json(headers),
-            kind=(clean_text(fetch.meta.get("kind")) or "")[:16] or None,
+            kind=kind,
+            site_id=site_id,
         ),
     )
     if inserted is None:

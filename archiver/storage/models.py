@@ -232,3 +232,6 @@ class Fetch(Base):
     #: feed, URL list, article-pattern link or revisit), or the listing it was
     #: (``sitemap``, ``feed``, ``robots``, ``start_page``); NULL before migration 0005.
     kind: Mapped[str | None] = mapped_column(String(16))
+    #: The site (``sites.id``) of a page fetched as a possible article, for extraction
+    #: health. No foreign key: SQLite cannot add one to a table that views read.
+    site_id: Mapped[int | None] = mapped_column(BigIntPK, index=True)

@@ -1,0 +1,1 @@
+"""Running the archive: extraction health (and, later, scheduling and status)."""

@@ -230,6 +230,11 @@ class DeferredDecompressionMiddleware(HttpCompressionMiddleware):
         return super().process_response(request, response)
 
 
+def _says_html(response: Response) -> bool:
+    content_type = response.headers.get("Content-Type") or b""
+    return content_type.split(b";")[0].strip().lower() in (b"text/html", b"application/xhtml+xml")
+
+
 class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
     """Scrapy's meta refresh redirects, looked for in the head of the page only.
 
@@ -246,14 +251,17 @@ class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
     HEAD_BYTES = 4 * 4096
 
     def process_response(self, request: Request, response: Response) -> Any:  # type: ignore[override]
-        if not isinstance(response, HtmlResponse):
+        encoding = request.meta.get("archiver_encoding")
+        if not isinstance(response, HtmlResponse) and not (encoding and _says_html(response)):
+            # (A body left gzipped for the workers is a plain Response unless its URL
+            # ends in .html: Scrapy will not guess a class from compressed bytes.)
             return response
-        head = head_of_body(
-            response.body, request.meta.get("archiver_encoding"), self.HEAD_BYTES
-        )
+        head = head_of_body(response.body, encoding, self.HEAD_BYTES)
         if b"refresh" not in head.lower() and not head.startswith(_UTF16_BOMS):
             return response  # the common case, without decoding anything
-        redirected = super().process_response(request, response.replace(body=head))
+        redirected = super().process_response(
+            request, response.replace(cls=HtmlResponse, body=head)
+        )
         if not isinstance(redirected, Request):
             return response
         # The page it leads to must be decompressed afresh, like any other.

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -50,6 +51,8 @@ _CHROME_NAME = re.compile(
       | comments?|comment-?section|disqus|respond
       | ad|ads|adv|advert|advertisement|adslot|ad-?slot|ad-?container|ad-?wrapper|dfp|gpt-?ad
       | sponsored|sponsor|native-?ad
+      | werbung|anzeige|publicite|publicidad|pubblicita|publicidade|reklama|advertentie
+      | verwandte?|gerelateerd|relacionad[oa]s?|correlati|connexes|powiazane
       | tags|tag-?list|taglist|keywords|breadcrumbs?|breadcrumb
       | print-?only|sr-only|visually-?hidden|screen-?reader
     )(?:$|[^a-z0-9])
@@ -65,6 +68,49 @@ _BLOCK_TAGS = frozenset(
 # Tags that are chrome whatever their class: players, forms, navigation.
 _CHROME_TAGS = ("nav", "form", "button", "audio", "video", "iframe", "noscript", "dialog",
                 "select", "input", "svg")
+
+# The few things only words reveal, beyond English: "read also" inserts, list headings,
+# ad labels, newsletter boxes and comment headers, in the languages publishers write in.
+# Everything else (teaser boxes, link lists, live widgets) is found by shape, not words.
+_READ_ALSO = (
+    r"lesen\s+sie\s+(?:auch|mehr|hier)|mehr\s+zum\s+thema|auch\s+interessant|das\s+könnte\s+sie"
+    r"\s+(?:auch\s+)?interessieren|(?:à\s+)?lire\s+(?:aussi|également|la\s+suite)|voir\s+aussi"
+    r"|sur\s+le\s+même\s+sujet|leer\s+más|lea\s+(?:también|además)|(?:le|te)\s+puede\s+interesar"
+    r"|ver\s+también|leia\s+(?:também|mais)|veja\s+também|saiba\s+mais|leggi\s+anche"
+    r"|potrebbe\s+interessarti|lees\s+ook|lees\s+meer|czytaj\s+(?:też|także|również|więcej)"
+    r"|zobacz\s+(?:też|także|również)|читайте\s+(?:также|ещё|еще)|смотрите\s+также"
+    r"|إ?اقرأ\s+(?:أيضا|أيضاً|أيضًا|ايضا|المزيد)|إقرأ\s+(?:أيضا|أيضاً|ايضا)"
+    r"|関連記事|関連ニュース|あわせて読みたい|相关阅读|相關閱讀|相关文章|相關文章|相关新闻|相關新聞"
+    r"|延伸阅读|延伸閱讀|推荐阅读|관련\s*기사|관련\s*뉴스"
+)
+_MOST_READ = (
+    r"meistgelesen|meist\s+gelesen|top-?themen|les\s+plus\s+lus|les\s+plus\s+populaires"
+    r"|lo\s+más\s+(?:leído|visto)|más\s+leídas?|(?:i\s+)?più\s+letti|mais\s+lidas"
+    r"|meest\s+gelezen|najczęściej\s+czytane|самое\s+(?:читаемое|популярное)|популярное"
+    r"|الأكثر\s+(?:قراءة|مشاهدة)|人気記事|アクセスランキング|热门文章|熱門文章|排行榜|많이\s*본\s*뉴스"
+)
+_AD_LABEL = (
+    r"anzeige|werbung|publicité|publicidad|pubblicità|publicidade|advertentie|reclame|reklama"
+    r"|реклама|إعلان|広告|スポンサーリンク|广告|廣告|광고"
+)
+_COMMENTS_WORD = (
+    r"kommentare|commentaires|comentarios|commenti|comentários|reacties|komentarze"
+    r"|комментарии|التعليقات|コメント|评论|評論|댓글"
+)
+_NEWSLETTER_WORD = (
+    r"newsletter|nieuwsbrief|boletín|рассылк|النشرة|ニュースレター|メルマガ|电子报|電子報|뉴스레터"
+)
+# "... delivered to your inbox": the pitch under a newsletter box's heading.
+_INBOX = (
+    r"in\s+ihr(?:en)?\s+(?:e-?mail-?)?postfach|dans\s+votre\s+boîte|en\s+tu\s+(?:bandeja|correo)"
+    r"|en\s+su\s+(?:bandeja|correo)|nella\s+tua\s+(?:casella|inbox|email)|na\s+sua\s+caixa"
+    r"|in\s+je\s+(?:inbox|mailbox)|na\s+(?:twoją|swoją)\s+skrzynkę|на\s+(?:вашу\s+|свою\s+)?почту"
+    r"|إلى\s+بريدك"
+)
+_SUBSCRIBE_WORD = (
+    r"sign\s+up|subscribe|abonnieren|anmelden|abonnez|inscri(?:vez|bete|bite|ba|ção)|suscr[ií]b"
+    r"|iscriviti|assine|inscreva|schrijf|meld\s+je|zapisz|subskryb|подпиш|اشترك|登録|订阅|訂閱|구독"
+)
 
 # Short blocks that announce chrome. Anchored: the block must *start* (or be) this text.
 _CHROME_TEXT = re.compile(
@@ -91,13 +137,32 @@ _CHROME_TEXT = re.compile(
       | (?:tags?|tagged|topics?|filed\s+under|categories)\s*:.{0,200}$
       | close\s*$|×\s*$|skip\s+(?:ad|to\s+(?:main\s+)?content)\s*$
       | subscribe(?:\s+to\s+.{1,60})?\s*$|subscribe\s*(?:&|and)\s*save\s*$|sign\s+up\s*$|newsletters?\s*$
-    )""",
+      | (?:READ_ALSO)\s*(?:[:|»>›–—-].{0,200})?$
+      | (?:MOST_READ|AD_LABEL|COMMENTS_WORD)\W*\d*\W*$
+      | (?=.{0,160}(?:SUBSCRIBE_WORD)).{0,60}(?:NEWSLETTER_WORD).{0,100}$
+      | .{0,160}(?:INBOX)\b.{0,60}$
+    )""".replace("READ_ALSO", _READ_ALSO).replace("MOST_READ", _MOST_READ)
+    .replace("AD_LABEL", _AD_LABEL).replace("COMMENTS_WORD", _COMMENTS_WORD)
+    .replace("NEWSLETTER_WORD", _NEWSLETTER_WORD).replace("SUBSCRIBE_WORD", _SUBSCRIBE_WORD)
+    .replace("INBOX", _INBOX),
+)
+_AD_ONLY = re.compile(rf"(?i)^\s*(?:{_AD_LABEL}|advertisement|sponsored)\W*$")
+_READ_ALSO_START = re.compile(rf"(?i)^\s*(?:{_READ_ALSO})")
+# Labels of a box that is chrome as a whole: the text under them (a newsletter pitch, an
+# ad's filler) says nothing a phrase list could know, so the box goes with its label.
+_BOX_LABEL = re.compile(
+    r"(?i)^\s*(?:(?:AD_LABEL|advertisement|sponsored)\W*$|(?=.{0,160}(?:SUBSCRIBE_WORD)).{0,60}"
+    r"(?:NEWSLETTER_WORD|newsletters?\b).{0,100}$)".replace("AD_LABEL", _AD_LABEL)
+    .replace("SUBSCRIBE_WORD", _SUBSCRIBE_WORD).replace("NEWSLETTER_WORD", _NEWSLETTER_WORD)
 )
 # Longest block the text rules may remove: chrome announcements are short.
 _CHROME_TEXT_MAX = 320
 # Block-level only: an inline <a>Subscribe</a> may be a word of an article sentence.
 _TEXT_RULE_TAGS = ("p", "div", "span", "h2", "h3", "h4", "h5", "h6", "li", "aside", "section",
-                   "figcaption", "header", "footer")
+                   "figcaption", "header", "footer", "time", "small")
+# Inline tags among them: a widget there is chrome only when it stands apart from any
+# sentence (<span>3 hours ago</span> may be the end of one).
+_INLINE_TAGS = frozenset({"span", "time", "small"})
 
 # Headings that introduce a list of other content rather than part of the article.
 _LIST_HEADING = re.compile(
@@ -108,9 +173,121 @@ _LIST_HEADING = re.compile(
       | you\s+(?:may|might)\s+(?:also\s+)?(?:like|enjoy)\b.{0,30}|read\s+(?:next|more)|up\s+next
       | (?:latest|top)\s+(?:news|stories|headlines|videos?)|editor'?s\s+picks?|don'?t\s+miss
       | (?:around|elsewhere)\s+(?:the\s+web|on\s+.{1,30})|from\s+(?:the\s+web|our\s+partners)
-    )\W*$"""
+      | READ_ALSO|MOST_READ
+    )\W*$""".replace("READ_ALSO", _READ_ALSO).replace("MOST_READ", _MOST_READ)
 )
 
+# Live widgets: relative times, counters and reading times that change between visits of
+# an unchanged article ("Updated 3 hours ago · 1200 readers · 40 comments", "vor 3
+# Stunden", "il y a 2 heures", "5 min read", "1,2K shares"). A text is a widget when it is
+# made of nothing else: its atoms, a few labels ("Updated", "Aktualisiert"), digits and
+# separators. A sentence with numbers always keeps other words, so it is never one.
+_NUM = r"(?:\d{1,3}(?:[.,\u00a0\u202f ]\d{3})+|\d+(?:[.,]\d+)?)\s?(?:[kKmM]\b|тыс\.?|万|천|만)?\+?"
+_UNITS = (  # relative-time units, longest first where one is a prefix of another
+    r"seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|years?|yrs?"
+    r"|[smhdwy]"
+)
+_WIDGET_ATOM = re.compile(
+    r"""(?ix)(?:
+        (?:NUM|an?|one|a\s+few)\s*(?:UNITS)\.?\s+ago
+      | just\s+now|moments?\s+ago
+      | vor\s+(?:NUM|einer?|einem|wenigen)\s*(?:sekunden?|sek|minuten?|min|stunden?|std|h
+            |tag(?:en)?|wochen?|monat(?:en)?|jahr(?:en)?)\.?
+      | gerade\s+eben
+      | il\s+y\s+a\s+(?:NUM|une?|quelques)\s*(?:secondes?|s|minutes?|min|heures?|h|jours?|j
+            |semaines?|mois|ans?)
+      | à\s+l'instant
+      | hace\s+(?:NUM|una?|unos|unas)\s*(?:segundos?|s|minutos?|min|horas?|h|días?|d
+            |semanas?|mes(?:es)?|años?)
+      | (?:NUM|un[oa]?|un')\s*(?:secondi|secondo|minuti|minuto|min|ore|ora|h|giorni|giorno
+            |settimane|settimana|mesi|mese|anni|anno)\s+fa
+      | há\s+(?:NUM|uma?)\s*(?:segundos?|minutos?|min|horas?|h|dias?|semanas?|mês|meses|anos?)
+      | NUM\s*(?:segundos?|minutos?|min|horas?|h|dias?)\s+atrás
+      | (?:NUM|een)\s*(?:seconden?|sec|minuten?|minuut|min|uur|uren|u|dagen?|weken?|week
+            |maanden?|maand|jaren?|jaar)\s+geleden
+      | (?:NUM\s*)?(?:sekund[aey]?|minut[aęy]?|min|godzin[aęy]?|godz|dni|dzień|tygodni[ea]?
+            |tydzień|miesiące|miesięcy|miesiąc|lat[a]?|rok)\.?\s+temu
+      | (?:NUM\s*)?(?:секунд[уы]?|сек|минут[уы]?|мин|час(?:а|ов)?|ч|дн(?:я|ей)|день|недел[юиь]
+            |месяц(?:а|ев)?|год(?:а)?|лет)\.?\s+назад
+      | منذ\s+(?:NUM\s*)?(?:ثوان[ي]?|ثانية|دقيقة|دقائق|دقيقتين|ساعة|ساعات|ساعتين|يوم|أيام
+            |يومين|أسبوع|أسابيع|شهر|أشهر|سنة|سنوات)
+      | NUM\s*(?:秒|分|分钟|分鐘|時間|小时|小時|日|天|週間|周|週|か月|ヶ月|个月|個月|年)前
+      | 刚刚|剛剛|たった今
+      | NUM\s*(?:초|분|시간|일|주|개월|달|년)\s*전|방금
+      # reading times, number first or label first
+      | NUM\s*(?:-\s*NUM\s*)?(?:minutes?|mins?|minuten|minutos?|minuti|minut|минут[ыу]?|мин
+            |دقائق|دقيقة)\.?\s*(?:read|reading|lesezeit|lesedauer|lesen|de\s+lecture
+            |de\s+lectura|di\s+lettura|de\s+leitura|leestijd|lezen|czytania|чтения|قراءة)
+      | (?:reading\s+time|read\s+time|lesezeit|lesedauer|temps\s+de\s+lecture|lecture
+            |tiempo\s+de\s+lectura|lectura|tempo\s+di\s+lettura|lettura|tempo\s+de\s+leitura
+            |leitura|leestijd|czas\s+czytania|время\s+чтения|مدة\s+القراءة|وقت\s+القراءة)
+            \s*:?\s*(?:ca\.?\s*)?NUM\s*(?:minutes?|mins?|minuten|minutos?|minuti|minut|минут[ыу]?
+            |мин|دقائق|دقيقة)?\.?
+      | 読了時間\D{0,3}NUM\s*分|NUM\s*分で読めます|阅读时间\D{0,3}NUM\s*分钟?|NUM\s*분\s*(?:읽기|소요)
+      # counters, number first or label first
+      | NUM\s*(?:readers?|reads|views?|comments?|shares?|likes?|replies|reactions?|claps?
+            |responses?|leser(?:innen)?|kommentare?|aufrufe|mal\s+(?:gelesen|geteilt)
+            |reaktionen|lecteurs?|commentaires?|vues|partages|réactions?|lectures?|lectores
+            |comentarios?|vistas|visitas|lecturas|compartidos|reacciones|lettori|commenti
+            |visualizzazioni|letture|condivisioni|reazioni|leitores|comentários?|visualizações
+            |leituras|partilhas|compartilhamentos|lezers|reacties|weergaven
+            |keer\s+(?:bekeken|gelezen|gedeeld)|komentarz(?:y|e|a)?|wyświetle(?:ń|nia)
+            |odsłon|czytelnik(?:ów|a)?|udostępnie(?:ń|nia)|комментари(?:й|я|ев)
+            |просмотр(?:ов|а)?|читател(?:ей|я|ь)|прочтени(?:й|я)|репост(?:ов|а)?
+            |تعليق(?:ات|ا)?|مشاهدة|مشاهدات|قراءة|قراءات|مشاركة|مشاركات)(?!\w)
+      | NUM\s*(?:件のコメント|コメント|回閲覧|ビュー|PV|条评论|人阅读|次阅读|次浏览|阅读|浏览|評論|閱讀
+            |명\s*읽음|회\s*조회|개의\s*댓글)
+      | (?:comments?|views?|shares?|readers?|kommentare|leser|aufrufe|commentaires|vues
+            |comentarios|vistas|commenti|comentários|reacties|komentarze|комментарии
+            |просмотры|التعليقات|المشاهدات|コメント|閲覧数|评论|阅读|浏览|評論|閱讀|댓글|조회수?|공유)
+            \s*[:(\[]?\s*NUM\s*[)\]]?
+      # "today, 12:30": a live date, tomorrow it says "yesterday"
+      | (?:today|yesterday|heute|gestern|aujourd'hui|hier|hoy|ayer|oggi|ieri|hoje|ontem
+            |vandaag|gisteren|dzisiaj|dziś|wczoraj|сегодня|вчера|اليوم|أمس|今日|昨日|今天|昨天
+            |오늘|어제)\s*,?\s*(?:at|um|à|a\s+las|alle|às|om|o|в)?\s*\d{1,2}[:.h]\d{2}(?:\s*[ap]\.?m\.?)?
+    )""".replace("NUM", _NUM).replace("UNITS", _UNITS)
+)
+# Words a widget line may hold besides its atoms.
+_WIDGET_LABEL = re.compile(
+    r"""(?ix)(?<!\w)(?:(?:last\s+)?(?:updated|published|posted|modified|edited)(?:\s+on|\s+at)?
+      | (?:zuletzt\s+)?aktualisiert(?:\s+am|\s+um)?|veröffentlicht(?:\s+am)?|stand
+      | mis\s+à\s+jour(?:\s+le)?|publié(?:\s+le)?|modifié(?:\s+le)?
+      | actualizado|publicado|modificado|aggiornato|pubblicato|atualizado|em
+      | bijgewerkt|gepubliceerd|geüpdatet|zaktualizowano|aktualizacja|opublikowano
+      | обновлено|опубликовано|آخر\s+تحديث|تحديث|نشر|更新|公開|発行|发布|發佈|업데이트|입력|수정
+      | today|yesterday|heute|gestern|aujourd'hui|hier|hoy|ayer|oggi|ieri|hoje|ontem|vandaag
+      | gisteren|dzisiaj|dziś|wczoraj|сегодня|вчера|اليوم|أمس|今日|昨日|今天|昨天|오늘|어제
+      | am|um|on|at|le|el|il|à|a\s+las|alle|às|om|o|в|uhr)(?!\w)"""
+)
+_LETTER = re.compile(r"[^\W\d_]")
+_WIDGET_MAX = 160
+# Separators between the parts of a meta line ("By Jane Doe · 3 hours ago").
+_META_SEPARATOR = re.compile(r"\s*[·•‧・|]\s*")
+
+
+@lru_cache(maxsize=4096)
+def is_live_widget(text: str) -> bool:
+    """Whether ``text`` is nothing but relative times, counters and reading times (with
+    labels, digits and separators): a widget whose text changes while the article does
+    not."""
+    if len(text) > _WIDGET_MAX or not _LETTER.search(text):
+        return False
+    rest, atoms = _WIDGET_ATOM.subn(" ", text)
+    if not atoms:
+        return False
+    return not _LETTER.search(_WIDGET_LABEL.sub(" ", rest))
+
+
+def _without_widgets(line: str) -> str:
+    """``line`` without the parts of a meta line that are widgets ("By Jane Doe · 3 hours
+    ago · 40 comments" -> "By Jane Doe"); the line itself when it has no such parts."""
+    if len(line) > 2 * _WIDGET_MAX or not _META_SEPARATOR.search(line):
+        return line
+    parts = _META_SEPARATOR.split(line)
+    kept = [part for part in parts if part and not is_live_widget(part)]
+    if len(kept) == len([part for part in parts if part]):
+        return line
+    return " · ".join(kept)
 
 def _name_of(el: HtmlElement) -> str:
     """``el``'s class, id, role, aria-label and data-component, lowercased, in one string."""
@@ -247,7 +424,7 @@ def remove_chrome(
         _drop(el)
 
     # By text: short blocks that announce chrome, and list headings with their lists.
-    for el, text in _short_text_blocks(root):
+    for el, text in _short_text_blocks(root, _TEXT_RULE_TAGS, _CHROME_TEXT_MAX):
         if el.getparent() is None or is_kept(el):
             continue
         text = " ".join(text.split())
@@ -258,12 +435,49 @@ def remove_chrome(
                                        "strong", "header"):
             _drop_list_block(el, page_chars)
         elif chrome_text:
+            _drop(_label_box(el, text, page_chars) if _BOX_LABEL.match(text) else el)
+        elif _READ_ALSO_START.match(text) and _linky(el):
+            _drop(el)  # "Lire aussi <a>headline</a>": an insert between paragraphs
+        elif is_live_widget(text) and (el.tag not in _INLINE_TAGS or _stands_alone(el)):
             _drop(el)
 
+    # By shape: boxes of teaser links to other articles, in any language.
+    _drop_teaser_boxes(root, page_chars, is_kept)
 
-def _short_text_blocks(root: HtmlElement) -> list[tuple[HtmlElement, str]]:
-    """The blocks the text rules look at, those with at most _CHROME_TEXT_MAX characters,
-    with their text, in document order.
+
+def _label_box(label: HtmlElement, text: str, page_chars: int) -> HtmlElement:
+    """The box a chrome label ("Newsletter abonnieren", "Anzeige") heads: its highest
+    ancestor that holds nothing besides the label but a short pitch and a form (an ad
+    slot: nothing at all). Never an ancestor with a sentence of prose in it: an ad slot
+    sits beside the paragraphs of short articles."""
+    room = 30 if _AD_ONLY.match(text) else 250
+    box = label
+    node = label.getparent()
+    while node is not None and node.tag not in _PROTECTED_TAGS:
+        chunks = [" ".join(chunk.split()) for chunk in node.itertext()]
+        if (
+            sum(map(len, chunks)) - len(text) > room
+            or any(len(chunk) > 100 for chunk in chunks)
+            or _para_chars(node) > 0.1 * page_chars
+        ):
+            break
+        box = node
+        node = node.getparent()
+    return box
+
+
+def _stands_alone(el: HtmlElement) -> bool:
+    """Whether an inline element has no sentence text right before or after it."""
+    prev = el.getprevious()
+    before = prev.tail if prev is not None else (el.getparent().text if el.getparent() is not None else "")
+    return not _LETTER.search(before or "") and not _LETTER.search(el.tail or "")
+
+
+def _short_text_blocks(
+    root: HtmlElement, tags: tuple[str, ...], max_chars: int
+) -> list[tuple[HtmlElement, str]]:
+    """The blocks of ``tags`` with at most ``max_chars`` characters, with their text, in
+    document order.
 
     Taking each block's text is most of the text rules' cost, and the long blocks (the
     page's wrappers) are the expensive ones: so go from the innermost blocks out, and once
@@ -276,11 +490,11 @@ def _short_text_blocks(root: HtmlElement) -> list[tuple[HtmlElement, str]]:
     """
     too_long: set[HtmlElement] = set()
     short: list[tuple[HtmlElement, str]] = []
-    for el in reversed(list(root.iter(_TEXT_RULE_TAGS))):  # descendants before ancestors
+    for el in reversed(list(root.iter(tags))):  # descendants before ancestors
         if el in too_long:
             continue
         text = _text_of(el)
-        if len(text) > _CHROME_TEXT_MAX:
+        if len(text) > max_chars:
             node = el
             while node is not None and node not in too_long:
                 too_long.add(node)
@@ -289,6 +503,82 @@ def _short_text_blocks(root: HtmlElement) -> list[tuple[HtmlElement, str]]:
             short.append((el, text))
     short.reverse()
     return short
+
+
+# Boxes the shape rule looks at, and the longest text such a box of teasers has.
+_BOX_TAGS = ("div", "section", "aside", "ul", "ol")
+_TEASER_BOX_MAX = 2000
+# Paths of article pages: a long number (an id), a date, or a slug of several words.
+_ARTICLE_PATH = re.compile(r"\d{5,}|/(?:19|20)\d\d/\d{1,2}/")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def _page_host(root: HtmlElement) -> str | None:
+    """The page's own host, from its canonical URL: links elsewhere are no teasers."""
+    for el in root.iter("link", "meta"):
+        if (el.get("rel") == "canonical" and el.tag == "link") or el.get("property") == "og:url":
+            host = urlsplit(el.get("href") or el.get("content") or "").netloc.lower()
+            if host:
+                return host.removeprefix("www.")
+    return None
+
+
+def _article_link(a: HtmlElement, host: str | None) -> bool:
+    """Whether ``a`` links to an article-shaped URL on the page's own site."""
+    try:
+        parts = urlsplit(a.get("href") or "")
+    except ValueError:
+        return False
+    if parts.scheme not in ("", "http", "https") or (not parts.path and not parts.netloc):
+        return False
+    if parts.netloc and host and parts.netloc.lower().removeprefix("www.") != host:
+        return False
+    path = parts.path.rstrip("/")
+    slug = path.rsplit("/", 1)[-1]
+    return _ARTICLE_PATH.search(path) is not None or slug.count("-") + slug.count("_") >= 2
+
+
+def _teaser_box(el: HtmlElement, text: str, host: str | None) -> bool:
+    """A box that is mostly headlines linking to other articles of the same site."""
+    total = len("".join(text.split()))
+    anchors = list(el.iter("a"))
+    if total == 0 or len(anchors) < 3:
+        return False
+    headlines = link_chars = 0
+    for a in anchors:
+        words = _text_of(a).split()
+        link_chars += len("".join(words))
+        headline = len(words) >= 4 or (len(words) <= 3 and len("".join(words)) >= 8
+                                        and _CJK.search(words[0] if words else "") is not None)
+        if headline and _article_link(a, host):
+            headlines += 1
+    return headlines >= 3 and link_chars >= 0.7 * total
+
+
+def _drop_teaser_boxes(root: HtmlElement, page_chars: int, is_kept) -> None:
+    """Remove boxes of teaser links ("Mehr zum Thema", "Lire aussi", 関連記事, a most-read
+    list: their shape tells, in any language) with the heading just before them."""
+    host = _page_host(root)
+    dropped: set[HtmlElement] = set()
+    page_text: int | None = None
+    for el, text in _short_text_blocks(root, _BOX_TAGS, _TEASER_BOX_MAX):
+        if el.getparent() is None or is_kept(el) or (
+            dropped and any(anc in dropped for anc in el.iterancestors(_BOX_TAGS))
+        ):
+            continue
+        if _para_chars(el) > 0.1 * page_chars or not _teaser_box(el, text, host):
+            continue
+        if page_text is None:
+            page_text = len(_text_of(root))
+        if len(text) > 0.3 * page_text:
+            continue  # a page that is a list of links: the list is its content
+        heading = el.getprevious()
+        if heading is not None and heading.tag in ("h2", "h3", "h4", "h5", "h6") and (
+            len(_text_of(heading)) <= 80
+        ):
+            _drop(heading)
+        dropped.add(el)
+        _drop(el)
 
 
 def _drop_list_block(heading: HtmlElement, page_chars: int) -> None:
@@ -464,11 +754,22 @@ _BYLINE_LINE = re.compile(r"(?i)^(?:by|written\s+by)\s+[^.!?]{2,100}$")
 _CHROME_LINE = _CHROME_TEXT
 
 
+def _is_read_also_line(line: str) -> bool:
+    """A "Lire aussi <headline>" insert as a line of text: the phrase, then a headline
+    (short, with no sentence end), where the tree showed the link."""
+    return (
+        len(line) <= 200
+        and _READ_ALSO_START.match(line) is not None
+        and not line.rstrip().endswith((".", "!", "?", "。", "！", "？"))
+    )
+
+
 def clean_text(text: str, title: str | None = None) -> str:
     """Drop chrome lines from extracted text; keep every other line, in order.
 
     The headline is metadata, not body: a first line repeating it is dropped. Repeated
-    lines are kept: recipes, lyrics and Q&As legitimately repeat paragraphs.
+    lines are kept: recipes, lyrics and Q&As legitimately repeat paragraphs. Live widgets
+    (relative times, counters) go, whole lines or the parts of a meta line.
     """
     out: list[str] = []
     title_key = " ".join(title.split()).casefold() if title else None
@@ -487,5 +788,8 @@ def clean_text(text: str, title: str | None = None) -> str:
                 continue
         if len(stripped) <= _CHROME_TEXT_MAX and _CHROME_LINE.match(stripped):
             continue
+        if is_live_widget(stripped) or _is_read_also_line(stripped):
+            continue
+        stripped = _without_widgets(stripped)
         out.append(stripped)
     return "\n".join(out)

@@ -34,6 +34,11 @@ ARCHIVER_KEEP_NOT_ARTICLE_DAYS = int(os.environ.get("ARCHIVER_KEEP_NOT_ARTICLE_D
 #: Where fetched pages go when the database stays unreachable; ``archiver replay`` loads them.
 ARCHIVER_SPOOL_DIR = os.environ.get("ARCHIVER_SPOOL_DIR", "spool")
 
+#: Networks (CIDR, comma-separated) the crawl may connect to although the network policy
+#: refuses them by default (loopback, private, link-local, CGNAT, ...): an intranet
+#: deployment's own publishers. See archiver/netpolicy.py.
+ARCHIVER_ALLOWED_NETWORKS = os.environ.get("ARCHIVER_ALLOWED_NETWORKS", "")
+
 #: Contact URL put in the user agent, so publishers can reach whoever runs the crawl.
 ARCHIVER_CONTACT_URL = os.environ.get(
     "ARCHIVER_CONTACT_URL", "https://github.com/archiver-project/archiver"
@@ -84,9 +89,29 @@ ARCHIVER_RETRY_BACKOFF = 1.0
 ARCHIVER_RETRY_BACKOFF_MAX = 60.0
 ARCHIVER_RETRY_AFTER_MAX = 300.0
 
+# --- limits a hostile publisher could push (each refusal or cut is a recorded outcome) --
+
+#: URLs longer than this are refused (skipped with the reason), never fetched or stored.
+ARCHIVER_MAX_URL_LENGTH = 2048
+#: Entries read from one sitemap or feed (the sitemap protocol allows 50,000).
+ARCHIVER_MAX_LISTING_ENTRIES = 50_000
+#: Sitemap indexes nested deeper than this are not followed.
+ARCHIVER_MAX_SITEMAP_DEPTH = 3
+#: Links taken from one start page (articles and pages followed together).
+ARCHIVER_MAX_LINKS_PER_PAGE = 1000
+REDIRECT_MAX_TIMES = 10
+#: Off: the network policy refuses long URLs with a fetch row, where Scrapy's
+#: UrlLengthMiddleware would drop them with a log line.
+URLLENGTH_LIMIT = 0
+#: Resolves names for connections and refuses private answers (archiver/netpolicy.py).
+TWISTED_DNS_RESOLVER = "archiver.netpolicy.PolicyResolver"
+
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "archiver.middlewares.BackoffRetryMiddleware": 550,
+    # After robots.txt (whose requests it checks too), before the retries see its
+    # refusals and before any validator lookup; every redirect hop passes it again.
+    "archiver.netpolicy.NetworkPolicyMiddleware": 570,
     "archiver.middlewares.ConditionalRequestMiddleware": 580,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,

@@ -29,6 +29,7 @@ from twisted.python.failure import Failure
 
 from archiver.feeds import parse_feed
 from archiver.items import Fetch
+from archiver.netpolicy import RequestRefused
 from archiver.sitemaps import parse_sitemap, sitemaps_from_robots
 from archiver.sources import Source, SourcesError, get_source
 from archiver.urls import normalise_url, same_site
@@ -132,6 +133,19 @@ class NewsSpider(scrapy.Spider):
             raise UsageError(str(exc)) from exc
         return spider
 
+    @property
+    def trusted_urls(self) -> list[str]:
+        """URLs the user named: their hosts may be private (see archiver/netpolicy.py)."""
+        named = [*self.sitemap_urls, *self.feed_urls, *self.article_urls, *self.site_urls]
+        for source in self.sources:
+            named += [*source.sitemaps, *source.feeds, *source.start_pages, *source.urls]
+        return named
+
+    @property
+    def trusted_domains(self) -> list[str]:
+        """The declared domains of the sources crawled (with their subdomains)."""
+        return [d for source in self.sources for d in source.domains]
+
     # --- requests -------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
@@ -231,6 +245,8 @@ class NewsSpider(scrapy.Spider):
                 "handle_httpstatus_list": HANDLED_STATUSES,
                 "archiver_kind": "article",
                 "archiver_origin": meta,
+                # Held to the source's domains across redirects (archiver/netpolicy.py).
+                "archiver_source": source,
             },
         )
 
@@ -260,6 +276,10 @@ class NewsSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> Iterable[Fetch]:
         request = failure.request  # type: ignore[attr-defined]
+        if isinstance(failure.value, RequestRefused):
+            # The network policy's refusal: nothing was sent; a fetch row says why.
+            yield self._refused_fetch(request, failure.value)
+            return
         if isinstance(failure.value, IgnoreRequest) and "robots.txt" in str(failure.value):
             self.crawler.stats.inc_value("archiver/skipped/robots")
             return
@@ -271,6 +291,13 @@ class NewsSpider(scrapy.Spider):
         yield Fetch(url=redirects[0], final_url=request.url, error=reason, meta=meta)
 
     listing_failed = article_failed
+
+    def _refused_fetch(self, request: Request, refused: RequestRefused) -> Fetch:
+        meta = {"kind": request.meta.get("archiver_kind", "article")}
+        meta.update(request.meta.get("archiver_origin") or {})
+        meta.update({OUTCOME_KEY: "skipped", REASON_KEY: refused.reason})
+        redirects = request.meta.get("redirect_urls") or [request.url]
+        return Fetch(url=redirects[0], final_url=request.url, meta=meta)
 
     def _listing_error(self, response: Response) -> Fetch | None:
         if response.status >= 400:

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote, unquote
 
 from archiver.demo.publisher import DemoArticle, Publisher, Response, SiteHandler, SiteServer
 
@@ -147,6 +148,13 @@ class HostileHandler(SiteHandler):
             return self.hostile(path[len("/hostile/"):])
         if path.startswith("/r/"):  # /r/<prefix>/<article path>: a permanent redirect
             return Response(301, {"Location": self.base + path[len("/r"):]})
+        if path.startswith("/go/"):  # /go/<percent-encoded URL>: a redirect to any URL
+            return Response(302, {"Location": unquote(path[len("/go/"):])})
+        if path.startswith("/refresh/"):  # /refresh/<percent-encoded URL>: a meta refresh
+            target = html.escape(unquote(path[len("/refresh/"):]))
+            page = (f'<!DOCTYPE html><html><head><title>Moved</title><meta http-equiv="refresh" '
+                    f'content="0; url={target}"></head><body>Moved.</body></html>')
+            return Response(200, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
         if path.startswith("/m/"):  # /m/<prefix>/<article path>: a meta refresh to it
             target = html.escape(path[len("/m"):])
             page = (f'<!DOCTYPE html><html><head><title>Moved</title><meta http-equiv="refresh" '
@@ -272,3 +280,36 @@ def sitemap_with(server: MockServer, publisher: Publisher, extra_urls: list[str]
     ).encode()
     server.documents[publisher.prefix + "/sitemap-all.xml"] = body
     return f"{base}{publisher.prefix}/sitemap-all.xml"
+
+
+def go_url(server: MockServer, target: str) -> str:
+    """A URL on ``server`` that redirects (302) to ``target``."""
+    return server.url("/go/" + quote(target, safe=""))
+
+
+def refresh_url(server: MockServer, target: str) -> str:
+    """A URL on ``server`` whose page is a meta refresh to ``target``."""
+    return server.url("/refresh/" + quote(target, safe=""))
+
+
+class InternalHandler(SiteHandler):
+    """Any path is a readable article: what an intranet page or a metadata service would
+    give away if the crawler fetched it."""
+
+    def route(self, path: str) -> Response | None:
+        text = _article_html("Internal: instance credentials", [
+            " ".join(GERMAN) + f" Secret token for {path}: s3cr3t-{len(path)}.",
+            *FRENCH,
+        ])
+        return Response(200, {"Content-Type": "text/html; charset=utf-8"}, text.encode())
+
+
+class InternalServer(SiteServer):
+    """The "internal" host, on another loopback address (127.0.0.2 by default): the
+    network policy must keep the crawler away from it; ``requests`` is its log."""
+
+    def __init__(self, host: str = "127.0.0.2") -> None:
+        super().__init__([], InternalHandler, host=host)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path

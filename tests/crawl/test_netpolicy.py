@@ -1,0 +1,182 @@
+"""The network policy in whole crawls: a publisher on 127.0.0.1 points the crawler at an
+"internal" host on 127.0.0.2 (standing for a metadata service or an intranet page) every
+way it can; the internal host must never see a request, and every refusal is a fetch
+row with outcome ``skipped`` and a reason naming the rule."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.crawl.conftest import REPO, CrawlResult, crawl_command, crawl_env
+from tests.crawl.mockserver import InternalServer, MockServer, go_url, refresh_url
+
+#: A public-looking name that the test resolver answers with the internal address.
+REBOUND = "metadata.news-cdn.example"
+TEST_RESOLVER = {
+    "TWISTED_DNS_RESOLVER": "tests.crawl.resolver.HostsResolver",
+    "ARCHIVER_TEST_HOSTS": json.dumps({REBOUND: "127.0.0.2"}),
+}
+
+
+@pytest.fixture(scope="module")
+def internal() -> Iterator[InternalServer]:
+    srv = InternalServer().start()
+    assert isinstance(srv, InternalServer)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def policy_crawl(tmp_path: Path) -> Any:
+    """``policy_crawl(db_url, settings={...}, **args)``: a whole crawl with the test
+    resolver installed (and the tests importable by the crawl process)."""
+
+    def run(db_url: str, settings: dict[str, str] | None = None, **args: str) -> CrawlResult:
+        proc = subprocess.run(
+            crawl_command(args, {**TEST_RESOLVER, **(settings or {})}),
+            env=crawl_env(db_url, tmp_path / "spool", PYTHONPATH=str(REPO)),
+            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        )
+        return CrawlResult(proc.returncode, proc.stderr)
+
+    return run
+
+
+def _sitemap(server: MockServer, urls: list[str]) -> str:
+    """Serve a urlset listing ``urls``; returns its URL."""
+    path = f"/lists-{uuid.uuid4().hex[:8]}/sitemap.xml"
+    server.documents[path] = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + "".join(f"<url><loc>{u.replace('&', '&amp;')}</loc></url>\n" for u in urls)
+        + "</urlset>\n"
+    ).encode()
+    return server.url(path)
+
+
+def test_every_way_to_the_internal_host_is_refused_and_recorded(
+    server: MockServer, internal: InternalServer, sqlite_url: str, policy_crawl: Any,
+    archive_of: Any,
+):
+    site = server.new_site(n=3, seed=21)
+    tag = f"/i-{uuid.uuid4().hex[:8]}"
+    port = internal.server_address[1]
+    listed = internal.url(f"{tag}/latest/meta-data/")
+    redirected = go_url(server, internal.url(f"{tag}/redirected"))
+    refreshed = refresh_url(server, internal.url(f"{tag}/refreshed"))
+    by_name = f"http://{REBOUND}:{port}{tag}/by-name"
+    mapped = f"http://[::ffff:127.0.0.2]:{port}{tag}/mapped"
+    articles = [server.article_url(site, a) for a in site.articles]
+    sitemap = _sitemap(server, [*articles, listed, redirected, refreshed, by_name, mapped])
+    archive = archive_of(sqlite_url)
+
+    result = policy_crawl(sqlite_url, sitemap=sitemap)
+
+    assert result.returncode == 0, result.log[-3000:]
+    assert internal.requests == [], "the internal host was reached"
+    assert {archive.fetch(u).outcome for u in articles} == {"new_article"}
+    rows = {name: archive.fetch(url) for name, url in [
+        ("listed", listed), ("redirected", redirected), ("refreshed", refreshed),
+        ("by_name", by_name), ("mapped", mapped),
+    ]}
+    for name, row in rows.items():
+        assert row.outcome == "skipped", name
+        assert "refused by the network policy" in row.reason and "loopback" in row.reason, name
+        assert row.article_id is None, name
+    assert rows["redirected"].final_url == internal.url(f"{tag}/redirected")
+    assert rows["refreshed"].final_url == internal.url(f"{tag}/refreshed")
+    assert "127.0.0.2 is a loopback address (127.0.0.0/8)" in rows["by_name"].reason
+    assert archive.scalar("SELECT count(*) FROM versions") == 3
+    assert "5 skipped" in result.summary
+
+
+def test_what_the_user_names_and_the_allow_list_are_trusted(
+    server: MockServer, internal: InternalServer, sqlite_url: str, policy_crawl: Any,
+    archive_of: Any,
+):
+    tag = f"/t-{uuid.uuid4().hex[:8]}"
+    archive = archive_of(sqlite_url)
+    # A URL given with -a url=: its (loopback) host is the user's choice.
+    named = internal.url(f"{tag}/named")
+    result = policy_crawl(sqlite_url, url=named)
+    assert result.returncode == 0, result.log[-3000:]
+    assert archive.fetch(named).outcome == "new_article"
+    assert f"{tag}/named" in internal.requests
+
+    # The same host listed by another publisher: refused, then allowed by the allow-list.
+    listed = internal.url(f"{tag}/listed")
+    sitemap = _sitemap(server, [listed])
+    assert policy_crawl(sqlite_url, sitemap=sitemap).returncode == 0
+    assert archive.fetch(listed).outcome == "skipped"
+    assert f"{tag}/listed" not in internal.requests
+    allowed = policy_crawl(
+        sqlite_url, sitemap=sitemap, settings={"ARCHIVER_ALLOWED_NETWORKS": "127.0.0.2/32"}
+    )
+    assert allowed.returncode == 0, allowed.log[-3000:]
+    assert archive.fetch(listed).outcome == "new_article"
+    assert f"{tag}/listed" in internal.requests
+
+
+def test_a_public_name_named_by_the_user_is_trusted_whatever_it_resolves_to(
+    internal: InternalServer, sqlite_url: str, policy_crawl: Any, archive_of: Any,
+):
+    tag = f"/n-{uuid.uuid4().hex[:8]}"
+    url = f"http://{REBOUND}:{internal.server_address[1]}{tag}/story"
+    result = policy_crawl(sqlite_url, url=url)
+    assert result.returncode == 0, result.log[-3000:]
+    assert archive_of(sqlite_url).fetch(url).outcome == "new_article"
+    assert f"{tag}/story" in internal.requests
+
+
+# --- the pure rules --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address, rule", [
+    ("127.0.0.2", "loopback"), ("::1", "loopback"), ("10.1.2.3", "private"),
+    ("172.31.255.1", "private"), ("192.168.0.1", "private"), ("fd00::1", "private"),
+    ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
+    ("100.64.0.1", "carrier-grade NAT"), ("224.0.0.251", "multicast"),
+    ("ff02::1", "multicast"), ("0.0.0.0", "unspecified"), ("::", "unspecified"),
+    ("240.0.0.1", "reserved"), ("255.255.255.255", "reserved"), ("198.18.0.1", "reserved"),
+    ("::ffff:169.254.169.254", "link-local"), ("64:ff9b::7f00:1", "loopback"),
+    ("2002:a00:1::", "private"),
+    ("93.184.215.14", None), ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", None),
+    ("100.128.0.1", None), ("172.32.0.1", None),
+])
+def test_address_rules(address, rule):
+    from archiver.netpolicy import address_rule
+
+    found = address_rule(address)
+    assert (found[0] if found else None) == rule
+
+
+def test_allow_list_widens_the_policy_and_bad_entries_are_named():
+    from archiver.netpolicy import AddressPolicy, PolicyError, parse_networks
+
+    policy = AddressPolicy(parse_networks("10.0.0.0/8, fd00::/8"))
+    assert policy.refusal("10.20.30.40") is None and policy.refusal("fd00::5") is None
+    refused = policy.refusal("192.168.1.1")
+    assert refused is not None and refused.rule == "private"
+    assert "ARCHIVER_ALLOWED_NETWORKS" in refused.reason
+    with pytest.raises(PolicyError, match="'10.0.0.0/33'"):
+        parse_networks("10.0.0.0/33")
+
+
+def test_trust_is_per_host_and_port_for_urls_and_any_port_for_domains():
+    from archiver.netpolicy import Trust
+
+    trust = Trust()
+    trust.add_url("http://127.0.0.1:8000/sitemap.xml")
+    trust.add_domain("www.example.com")
+    assert trust.covers("http://127.0.0.1:8000/any/page")
+    assert not trust.covers("http://127.0.0.1:6379/")  # another service on the same host
+    assert trust.covers("https://example.com:8443/") and trust.covers("http://news.example.com/")
+    assert not trust.covers("http://example.com.evil.test/")

@@ -170,7 +170,7 @@ class NewsSpider(scrapy.Spider):
             for u in source.start_pages:
                 yield from self._listing(u, "start_page", origin, source, depth=source.depth)
             for u in source.urls:
-                yield from self._article(u, {**origin, "via": "url"})
+                yield from self._article(u, {**origin, "via": "url"}, source)
 
     def _robots(self, site: str, origin: dict[str, Any]) -> Iterable[Request]:
         url = urljoin(site, "/robots.txt")

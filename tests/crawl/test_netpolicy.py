@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -180,3 +181,39 @@ def test_trust_is_per_host_and_port_for_urls_and_any_port_for_domains():
     assert not trust.covers("http://127.0.0.1:6379/")  # another service on the same host
     assert trust.covers("https://example.com:8443/") and trust.covers("http://news.example.com/")
     assert not trust.covers("http://example.com.evil.test/")
+
+
+def test_a_source_is_held_to_its_domains_across_redirects_and_refreshes(
+    server: MockServer, sqlite_url: str, crawl: Any, archive_of: Any, tmp_path: Path,
+):
+    site = server.new_site(n=3, seed=22)
+    port = server.server_address[1]
+    # The source is "localhost"; 127.0.0.1 is the same machine but another host.
+    on, off, refresh_off = (f"http://localhost:{port}{site.prefix}{a.path}"
+                            for a in site.articles)
+    off_target = server.article_url(site, site.articles[1])
+    refresh_target = server.article_url(site, site.articles[2])
+    local = f"http://localhost:{port}"
+    urls = {
+        "within": local + "/go/" + quote(on, safe=""),
+        "redirect": local + "/go/" + quote(off_target, safe=""),
+        "refresh": local + "/refresh/" + quote(refresh_target, safe=""),
+    }
+    (tmp_path / "sources.toml").write_text(textwrap.dedent(f"""
+        [[source]]
+        name = "local-news"
+        domains = ["localhost"]
+        urls = {json.dumps(list(urls.values()))}
+    """))
+    result = crawl(sqlite_url, source="local-news",
+                   settings={"ARCHIVER_SOURCES": str(tmp_path / "sources.toml")})
+    assert result.returncode == 0, result.log[-3000:]
+    archive = archive_of(sqlite_url)
+    assert archive.fetch(urls["within"]).outcome == "new_article"
+    for name in ("redirect", "refresh"):
+        row = archive.fetch(urls[name])
+        assert row.outcome == "skipped", name
+        assert "redirected off source 'local-news': 127.0.0.1 is not one of its domains" \
+            in row.reason, name
+    assert server.requests_for(site.prefix + site.articles[1].path) == []
+    assert server.requests_for(site.prefix + site.articles[2].path) == []

@@ -18,7 +18,9 @@ EXTRACTOR_VERSION = "test-upgraded/2"
 
 
 def _changed(url: str | None) -> bool:
-    return zlib.crc32((url or "").encode()) % 2 == 0
+    # By the article's slug, not the whole URL (the loopback port changes every run).
+    slug = (url or "").rstrip("/").rsplit("/", 1)[-1]
+    return zlib.crc32(slug.encode()) % 2 == 0
 
 
 def upgraded(html: bytes, url: str, *, encoding: str | None = None, rules: Any = None) -> Article | None:
@@ -34,7 +36,7 @@ def upgraded(html: bytes, url: str, *, encoding: str | None = None, rules: Any =
 def misses_a_third(html: bytes, url: str, *, encoding: str | None = None,
                    rules: Any = None) -> Article | None:
     """The built-in, except that it finds no article on a third of the pages."""
-    if zlib.crc32(url.encode()) % 3 == 0:
+    if zlib.crc32(url.rstrip("/").rsplit("/", 1)[-1].encode()) % 3 == 0:
         return None
     return builtin(html, url, encoding=encoding, rules=rules)
 

@@ -10,7 +10,14 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from archiver.sitemaps import _child_text, _local, maybe_gunzip, parse_w3c_datetime, safe_xml_parser
+from archiver.sitemaps import (
+    _child_text,
+    _local,
+    maybe_gunzip,
+    parse_w3c_datetime,
+    safe_xml_parser,
+    too_many,
+)
 
 
 @dataclass(slots=True)
@@ -69,10 +76,11 @@ def _atom_link(entry: etree._Element) -> str | None:
     return fallback
 
 
-def parse_feed(body: bytes, base_url: str | None = None) -> Feed:
+def parse_feed(body: bytes, base_url: str | None = None, max_entries: int | None = None) -> Feed:
     """Parse a feed; never raises on bad input (see :func:`archiver.sitemaps.parse_sitemap`).
 
-    Relative links are resolved against ``base_url``.
+    Relative links are resolved against ``base_url``; at most ``max_entries`` entries are
+    read, and past them a ``problem`` says so.
     """
     body, problem = maybe_gunzip(body)
     body = body.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -134,4 +142,6 @@ def parse_feed(body: bytes, base_url: str | None = None) -> Feed:
     for entry in entries:
         entry.link = urljoin(base_url or "", entry.link.strip())
     entries = [e for e in entries if re.match(r"^https?://", e.link)]
+    if max_entries is not None and len(entries) > max_entries:
+        entries, problem = entries[:max_entries], problem or too_many(max_entries)
     return Feed(kind, entries, problem)

@@ -122,11 +122,17 @@ def _child_text(el: etree._Element, *path: str) -> str | None:
     return text or None
 
 
-def parse_sitemap(body: bytes) -> Sitemap:
+def too_many(limit: int) -> str:
+    """The problem of a listing cut at ``limit`` entries."""
+    return f"more than {limit} entries: read the first {limit}"
+
+
+def parse_sitemap(body: bytes, max_entries: int | None = None) -> Sitemap:
     """Parse a sitemap, sitemap index, news sitemap or plain-text URL list.
 
     Never raises on bad input: a document that cannot be read at all is ``unknown`` with
     a ``problem``; a truncated one yields the entries before the break and a ``problem``.
+    At most ``max_entries`` entries are read; past them, a ``problem`` says so.
     """
     body, problem = maybe_gunzip(body)
     stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -139,6 +145,8 @@ def parse_sitemap(body: bytes) -> Sitemap:
             for line in stripped.decode("utf-8", "replace").splitlines()
             if re.match(r"^https?://\S+$", line.strip())
         ]
+        if max_entries is not None and len(urls) > max_entries:
+            urls, problem = urls[:max_entries], problem or too_many(max_entries)
         return Sitemap("text", [SitemapEntry(u) for u in urls], problem)
     parser = safe_xml_parser()
     try:
@@ -161,6 +169,9 @@ def parse_sitemap(body: bytes) -> Sitemap:
         loc = _child_text(el, "loc")
         if not loc or not re.match(r"^https?://", loc):
             continue
+        if max_entries is not None and len(entries) >= max_entries:
+            problem = problem or too_many(max_entries)
+            break
         entries.append(
             SitemapEntry(
                 loc=loc,

@@ -13,6 +13,9 @@ TRACKING_PARAMS = re.compile(
     re.IGNORECASE,
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: The longest URL the crawl asks for (ARCHIVER_MAX_URL_LENGTH's default): longer ones
+#: are refused, so the archive's URL indexes only ever see URLs up to about this long.
+MAX_URL_LENGTH = 2048
 
 
 def normalise_url(url: str) -> str:
@@ -61,9 +64,10 @@ def article_url(page_url: str, canonical_url: str | None) -> str:
     The page's canonical URL (``<link rel=canonical>`` / ``og:url``) names the article
     when it is an absolute http(s) URL on the same site; otherwise the page's own (final)
     URL does. A canonical pointing at another site (syndication, a hostile page) never
-    lets one publisher's page overwrite another's article.
+    lets one publisher's page overwrite another's article, and one longer than
+    ``MAX_URL_LENGTH`` (no request could have asked for it) never names one.
     """
-    if canonical_url:
+    if canonical_url and len(canonical_url) <= MAX_URL_LENGTH:
         parts = urlsplit(canonical_url.strip())
         if parts.scheme in ("http", "https") and parts.hostname and same_site(
             canonical_url, page_url

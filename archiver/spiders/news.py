@@ -120,12 +120,22 @@ class NewsSpider(scrapy.Spider):
             if v
         }
         self.sources: list[Source] = []
+        #: Limits a hostile publisher could push (set from the settings in from_crawler).
+        self.max_url_length = 2048
+        self.max_entries: int | None = 50_000
+        self.max_sitemap_depth = 3
+        self.max_links: int | None = 1000
         self._seen_articles: set[str] = set()
         self._seen_listings: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.max_url_length = settings.getint("ARCHIVER_MAX_URL_LENGTH", 2048)
+        spider.max_entries = settings.getint("ARCHIVER_MAX_LISTING_ENTRIES", 50_000) or None
+        spider.max_sitemap_depth = settings.getint("ARCHIVER_MAX_SITEMAP_DEPTH", 3)
+        spider.max_links = settings.getint("ARCHIVER_MAX_LINKS_PER_PAGE", 1000) or None
         path = crawler.settings.get("ARCHIVER_SOURCES")
         try:
             spider.sources = [get_source(path, name) for name in spider.source_names]
@@ -197,6 +207,7 @@ class NewsSpider(scrapy.Spider):
         origin: dict[str, Any],
         source: Source | None = None,
         depth: int = 0,
+        index_depth: int = 0,
     ) -> Iterable[Request]:
         if url in self._seen_listings:
             return
@@ -218,6 +229,8 @@ class NewsSpider(scrapy.Spider):
                 "archiver_origin": origin,
                 "archiver_source": source,
                 "archiver_depth": depth,
+                # How many sitemap indexes lead here (ARCHIVER_MAX_SITEMAP_DEPTH).
+                "archiver_index_depth": index_depth,
             },
         )
 
@@ -297,7 +310,11 @@ class NewsSpider(scrapy.Spider):
         meta.update(request.meta.get("archiver_origin") or {})
         meta.update({OUTCOME_KEY: "skipped", REASON_KEY: refused.reason})
         redirects = request.meta.get("redirect_urls") or [request.url]
-        return Fetch(url=redirects[0], final_url=request.url, meta=meta)
+        url = redirects[0]
+        if self.max_url_length and len(url) > self.max_url_length:
+            # Listed too long: kept cut, as an index takes it (the reason gives its length).
+            url = url[: self.max_url_length]
+        return Fetch(url=url, final_url=request.url, meta=meta)
 
     def _listing_error(self, response: Response) -> Fetch | None:
         if response.status >= 400:
@@ -337,16 +354,30 @@ class NewsSpider(scrapy.Spider):
             return
         source = response.meta.get("archiver_source")
         origin = response.meta.get("archiver_origin") or {}
-        sitemap = parse_sitemap(response.body)
+        sitemap = parse_sitemap(response.body, self.max_entries)
         what = {"urlset": "sitemap", "sitemapindex": "sitemap index", "text": "text sitemap"}
+        problem = sitemap.problem
+        index_depth = response.meta.get("archiver_index_depth", 0) + 1
+        too_deep = sitemap.is_index and index_depth > self.max_sitemap_depth
+        if too_deep:
+            self.crawler.stats.inc_value("archiver/listing/too_deep")
+            deep = (
+                f"sitemap indexes nested deeper than {self.max_sitemap_depth}: "
+                f"{len(sitemap.entries)} sitemaps not followed"
+            )
+            problem = f"{problem}; {deep}" if problem else deep
         yield self._listing_fetch(
             response,
             f"{what.get(sitemap.kind, 'not a sitemap')}: {len(sitemap.entries)} entries",
-            sitemap.problem,
+            problem,
         )
+        if too_deep:
+            return
         for entry in sitemap.entries:
             if sitemap.is_index:
-                yield from self._listing(entry.loc, "sitemap", origin, source)
+                yield from self._listing(
+                    entry.loc, "sitemap", origin, source, index_depth=index_depth
+                )
             else:
                 meta = {**origin, "via": "sitemap", "listed_in": response.url, **entry.meta()}
                 yield from self._article(entry.loc, meta, source)
@@ -358,7 +389,7 @@ class NewsSpider(scrapy.Spider):
             return
         source = response.meta.get("archiver_source")
         origin = response.meta.get("archiver_origin") or {}
-        feed = parse_feed(response.body, base_url=response.url)
+        feed = parse_feed(response.body, base_url=response.url, max_entries=self.max_entries)
         yield self._listing_fetch(
             response, f"{feed.kind} feed: {len(feed.entries)} entries", feed.problem
         )
@@ -374,10 +405,13 @@ class NewsSpider(scrapy.Spider):
         source: Source | None = response.meta.get("archiver_source")
         origin = response.meta.get("archiver_origin") or {}
         depth = response.meta.get("archiver_depth", 0)
-        articles = followed = 0
+        articles = followed = left = 0
         requests: list[Request] = []
         if isinstance(response, scrapy.http.TextResponse):
             for href in response.css("a::attr(href)").getall():
+                if self.max_links is not None and articles + followed >= self.max_links:
+                    left += 1  # a page of endless links stops at the limit
+                    continue
                 link = response.urljoin(href.strip())
                 if urlsplit(link).scheme not in ("http", "https"):
                     continue
@@ -393,5 +427,8 @@ class NewsSpider(scrapy.Spider):
                     followed += len(new)
                     requests += new
         reason = f"start page: {articles} article links, {followed} pages followed"
+        if left:
+            self.crawler.stats.inc_value("archiver/listing/links_not_taken", left)
+            reason += f"; {left} more links not taken (limit {self.max_links} a page)"
         yield self._fetch(response, **{OUTCOME_KEY: "not_article", REASON_KEY: reason})
         yield from requests

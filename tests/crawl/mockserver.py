@@ -206,6 +206,9 @@ class HostileHandler(SiteHandler):
                 return Response(503, {"Retry-After": "1", "Content-Type": "text/plain"}, b"busy")
             text = _article_html("Back after a 503", FRENCH, "fr")
             return Response(200, {"Content-Type": html_utf8}, text.encode("utf-8"))
+        if name.startswith("long-redirect-"):  # /hostile/long-redirect-<n>[-tag]: to an n-char URL
+            target = f"{self.base}/hostile/long?q="
+            return Response(302, {"Location": target + "x" * (int(name.split("-")[2]) - len(target))})
         if name == "sitemap-laughs.xml":
             return Response(200, {"Content-Type": "application/xml"}, BILLION_LAUGHS)
         if name == "sitemap-garbage.xml":

@@ -1,0 +1,132 @@
+"""Limits a hostile publisher can push: URL length, listing size, sitemap-index depth and
+links per start page. Each cut or refusal is recorded, and the crawl goes on."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+from pathlib import Path
+from typing import Any
+
+from archiver.feeds import parse_feed
+from archiver.sitemaps import parse_sitemap
+from archiver.urls import article_url
+from tests.crawl.mockserver import MockServer
+
+
+def _urlset(urls: list[str]) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + "".join(f"<url><loc>{u.replace('&', '&amp;')}</loc></url>\n" for u in urls)
+        + "</urlset>\n"
+    ).encode()
+
+
+def _index(urls: list[str]) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + "".join(f"<sitemap><loc>{u}</loc></sitemap>\n" for u in urls)
+        + "</sitemapindex>\n"
+    ).encode()
+
+
+def _serve(server: MockServer, body: bytes) -> str:
+    path = f"/limits-{uuid.uuid4().hex[:8]}/sitemap.xml"
+    server.documents[path] = body
+    return server.url(path)
+
+
+def test_a_5000_character_url_is_refused_with_a_fetch_row_on_postgres(
+    server: MockServer, pg_url: str, crawl: Any, archive_of: Any, tmp_path: Path,
+):
+    site = server.new_site(n=2, seed=23)
+    redirect = server.url(f"/hostile/long-redirect-5000-{uuid.uuid4().hex[:6]}")
+    long_url = server.url("/hostile/long?q=") + "x" * (5000 - len(server.url("/hostile/long?q=")))
+    listed_long = server.article_url(site, site.articles[1]) + "?q=" + "y" * 5000
+    sitemap = _serve(server, _urlset([redirect, listed_long]))
+
+    result = crawl(pg_url, sitemap=sitemap)
+
+    assert result.returncode == 0, result.log[-3000:]
+    archive = archive_of(pg_url)
+    row = archive.fetch(redirect)
+    assert row.outcome == "skipped" and row.final_url == long_url
+    assert row.reason == "URL too long: 5000 characters (limit 2048)"
+    listed = archive.fetch(listed_long[:2048])
+    assert listed.outcome == "skipped" and listed.final_url == listed_long
+    assert "URL too long" in listed.reason
+    assert not any(len(p) > 2048 for p in server.requests), "a long URL was requested"
+    assert "spooled" not in result.summary and "2 skipped" in result.summary
+    spool = tmp_path / "spool"
+    assert not spool.exists() or all(f.stat().st_size == 0 for f in spool.iterdir())
+
+
+def test_listing_entries_and_sitemap_index_depth_are_cut_and_recorded(
+    server: MockServer, sqlite_url: str, crawl: Any, archive_of: Any,
+):
+    site = server.new_site(n=5, seed=24)
+    listing = _serve(server, _urlset([server.article_url(site, a) for a in site.articles]))
+    deep_site = server.new_site(n=2, seed=25)
+    inner = _serve(server, _index([server.sitemap_url(deep_site)]))
+    outer = _serve(server, _index([inner]))
+
+    result = crawl(sqlite_url, sitemap=f"{listing},{outer}", settings={
+        "ARCHIVER_MAX_LISTING_ENTRIES": "3", "ARCHIVER_MAX_SITEMAP_DEPTH": "1",
+    })
+
+    assert result.returncode == 0, result.log[-3000:]
+    archive = archive_of(sqlite_url)
+    row = archive.fetch(listing)
+    assert row.outcome == "error"
+    assert row.reason == "more than 3 entries: read the first 3; sitemap: 3 entries"
+    assert archive.scalar("SELECT count(*) FROM articles WHERE url LIKE :p",
+                          p=f"%{site.prefix}/%") == 3
+    assert archive.fetch(outer).outcome == "not_article"
+    deep = archive.fetch(inner)
+    assert deep.outcome == "error" and "nested deeper than 1: 1 sitemaps not followed" in deep.reason
+    assert server.requests_for(deep_site.prefix) == []
+
+
+def test_links_taken_from_a_start_page_are_limited(
+    server: MockServer, sqlite_url: str, crawl: Any, archive_of: Any, tmp_path: Path,
+):
+    site = server.new_site(n=9, seed=26)
+    front = server.url(site.prefix + "/")
+    (tmp_path / "sources.toml").write_text(textwrap.dedent(f"""
+        [[source]]
+        name = "busy-front"
+        start_pages = [{json.dumps(front)}]
+        article_pattern = '\\.html$'
+    """))
+    result = crawl(sqlite_url, source="busy-front", settings={
+        "ARCHIVER_SOURCES": str(tmp_path / "sources.toml"), "ARCHIVER_MAX_LINKS_PER_PAGE": "2",
+    })
+    assert result.returncode == 0, result.log[-3000:]
+    archive = archive_of(sqlite_url)
+    row = archive.fetch(front)
+    assert row.reason.startswith("start page: 2 article links, 0 pages followed; ")
+    assert "more links not taken (limit 2 a page)" in row.reason
+    assert archive.scalar("SELECT count(*) FROM articles") == 2
+
+
+def test_parsers_read_at_most_the_entries_asked_for():
+    urls = [f"https://example.com/{i}.html" for i in range(5)]
+    sitemap = parse_sitemap(_urlset(urls), max_entries=2)
+    assert [e.loc for e in sitemap.entries] == urls[:2]
+    assert sitemap.problem == "more than 2 entries: read the first 2"
+    text = parse_sitemap("\n".join(urls).encode(), max_entries=4)
+    assert len(text.entries) == 4 and text.problem == "more than 4 entries: read the first 4"
+    assert parse_sitemap(_urlset(urls), max_entries=5).problem is None
+    rss = ("<rss><channel>" + "".join(f"<item><link>{u}</link></item>" for u in urls)
+           + "</channel></rss>").encode()
+    feed = parse_feed(rss, max_entries=3)
+    assert [e.link for e in feed.entries] == urls[:3] and "more than 3" in feed.problem
+
+
+def test_an_overlong_canonical_never_names_the_article():
+    page = "https://example.com/2025/story.html"
+    assert article_url(page, page + "?x=" + "a" * 3000) == page
+    assert article_url(page, "https://example.com/story") == "https://example.com/story"

@@ -32,6 +32,7 @@ from archiver.extractors import Reader, Readers
 from archiver.items import Fetch
 from archiver.spiders.news import ENCODING_KEY, OUTCOME_KEY, REASON_KEY
 from archiver.spool import SpoolWriter
+from archiver.urls import MAX_URL_LENGTH
 from archiver.storage.archive import (
     ArchiveResult,
     Outcome,
@@ -76,14 +77,24 @@ _COUNT_NAMES = {
 }
 
 
+#: SQLSTATE classes of an error in the row written, not in the database: a data
+#: exception, an integrity violation, a syntax or access rule, a program limit (an index
+#: row too large for PostgreSQL's B-tree is 54000, an OperationalError to the driver).
+_ROW_ERROR_CLASSES = ("22", "23", "42", "54")
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether a database error may go away by itself (server restarting, network, lock).
 
-    An IntegrityError or a programming error is a bug: retrying it would only hide it.
+    An IntegrityError or a programming error is a bug: retrying it would only hide it;
+    so is an error PostgreSQL reports about the row itself, whatever the driver calls it.
     """
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        state = getattr(exc.orig, "sqlstate", None) or ""
+        return not state.startswith(_ROW_ERROR_CLASSES)
+    return False
 
 
 def triage(fetch: Fetch) -> tuple[Outcome | None, str | None, bool]:
@@ -291,6 +302,10 @@ class ArchivePipeline:
                 self.stats.inc_value("archiver/reread")
                 reread = await self._reread(result, reader or self.readers.default)
         except Exception as exc:
+            if isinstance(exc, DBAPIError) and not is_transient(exc):
+                result = await self._refused_row(fetch, exc)
+                if result is not None:
+                    return
             # Nothing fetched is lost: the page goes to the spool whatever went wrong.
             await self._spool(fetch, article, outcome, reason)
             if is_transient(exc):
@@ -305,6 +320,27 @@ class ArchivePipeline:
         self.stats.inc_value(f"archiver/fetch/{result.outcome.value}")
         if result.outcome in (Outcome.ERROR, Outcome.GONE):
             logger.info("%s: %s (%s)", result.outcome.value, fetch.url, result.reason)
+
+    async def _refused_row(self, fetch: Fetch, exc: DBAPIError) -> ArchiveResult | None:
+        """Record as an ``error`` a fetch the database refused (a value it cannot take):
+        the fetch alone, its URL cut to the length a request may have. The crawl goes on;
+        None if even that cannot be written."""
+        first = str(exc.orig or exc).strip().splitlines()
+        why = f"the database refused this fetch: {first[0] if first else type(exc).__name__}"
+        logger.error("%s: %s", fetch.url[:300], why)
+        bare = dataclasses.replace(
+            fetch, url=fetch.url[:MAX_URL_LENGTH], final_url=fetch.final_url or fetch.url,
+            body=None, meta={k: v for k, v in fetch.meta.items() if k != ENCODING_KEY},
+        )
+        try:
+            result = await asyncio.wrap_future(
+                self.writer.submit(self._write, bare, None, Outcome.ERROR, why)
+            )
+        except DBAPIError:
+            return None
+        self.counts["errors"] += 1
+        self.stats.inc_value("archiver/fetch/error")
+        return result  # type: ignore[return-value]
 
     def _write(
         self,

@@ -4,6 +4,8 @@ links per start page. Each cut or refusal is recorded, and the crawl goes on."""
 from __future__ import annotations
 
 import json
+import random
+import string
 import textwrap
 import uuid
 from pathlib import Path
@@ -130,3 +132,52 @@ def test_an_overlong_canonical_never_names_the_article():
     page = "https://example.com/2025/story.html"
     assert article_url(page, page + "?x=" + "a" * 3000) == page
     assert article_url(page, "https://example.com/story") == "https://example.com/story"
+
+
+def test_a_row_the_database_refuses_is_an_error_not_an_outage(
+    server: MockServer, pg_url: str, crawl: Any, archive_of: Any,
+):
+    # With the length limit off, a 5,000-character URL reaches PostgreSQL, whose B-tree
+    # index on fetches.url refuses it (SQLSTATE 54000, an OperationalError to psycopg).
+    site = server.new_site(n=2, seed=27)
+    rng = random.Random(27)  # not repetitive: PostgreSQL would compress it to fit
+    noise = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(5000))
+    long_url = server.article_url(site, site.articles[0]) + "?q=" + noise
+    ok = server.article_url(site, site.articles[1])
+    sitemap = _serve(server, _urlset([long_url, ok]))
+
+    result = crawl(pg_url, sitemap=sitemap, settings={"ARCHIVER_MAX_URL_LENGTH": "0"})
+
+    assert result.returncode == 0, result.log[-3000:]
+    assert "spooled" not in result.summary and "1 errors" in result.summary
+    archive = archive_of(pg_url)
+    row = archive.fetch(long_url[:2048])
+    assert row.outcome == "error" and row.final_url == long_url
+    assert row.reason.startswith("the database refused this fetch: ")
+    assert archive.fetch(ok).outcome == "new_article"
+
+
+def test_only_connectivity_errors_are_transient(pg_url: str):
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from archiver.pipelines import is_transient
+    from archiver.storage.session import make_engine
+
+    engine = make_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (v text PRIMARY KEY)"))
+        with pytest.raises(DBAPIError) as too_big, engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": random.randbytes(4000).hex()})
+        assert not is_transient(too_big.value)
+    finally:
+        engine.dispose()
+    closed = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=2")
+    try:
+        with pytest.raises(DBAPIError) as unreachable, closed.connect():
+            pass
+        assert is_transient(unreachable.value)
+    finally:
+        closed.dispose()

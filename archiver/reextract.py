@@ -25,6 +25,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -178,7 +179,7 @@ def reextract(
     try:
         check_database(engine)
         scope = _Scope(readers, site, source, since, until, latest_only)
-        pool = make_pool(workers or default_workers())
+        pool = _Pool(workers or default_workers())
         try:
             _run(engine, pool, scope, report, dry_run, batch_size, examples_per_site, progress)
         except KeyboardInterrupt:
@@ -234,7 +235,7 @@ class _Scope:
 
 def _run(
     engine: Engine,
-    pool: Any,
+    pool: _Pool,
     scope: _Scope,
     report: ReextractReport,
     dry_run: bool,
@@ -354,7 +355,7 @@ def _finish(
     examples_per_site: int,
 ) -> int:
     """Collect a batch's readings and write them in one transaction."""
-    results = [(item, future.result()) for item, future in pending]
+    results = [(item, _result(future)) for item, future in pending]
     now = datetime.now(timezone.utc)
     with engine.connect() as conn:
         # A dry run reads only: no transaction, so it never takes SQLite's write lock.
@@ -371,6 +372,33 @@ def _finish(
                 else:
                     _fetch_item(conn, item, result.article, report, dry_run, examples_per_site)
     return len(results)
+
+
+def _result(future: Future[PageResult]) -> PageResult:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return PageResult(None, None, "error", "extraction worker crashed")
+
+
+class _Pool:
+    """The extraction worker pool, started again if a worker dies."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.executor = make_pool(workers)
+
+    def submit(self, *args: Any) -> Future[PageResult]:
+        try:
+            return self.executor.submit(*args)
+        except BrokenProcessPool:  # a worker died on a hostile capture: its items said so
+            logger.error("An extraction worker died; starting the pool again")
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = make_pool(self.workers)
+            return self.executor.submit(*args)
+
+    def shutdown(self, **kwargs: Any) -> None:
+        self.executor.shutdown(**kwargs)
 
 
 def _change(old: Any, new: Article) -> str:

@@ -76,3 +76,22 @@ def test_reextract_narrowed_by_site_time_and_latest(session: Session, db_url: st
     assert done.totals["read"] == 2
     again = reextract(db_url, readers=builtin, workers=1)
     assert again.totals["read"] == 2 and set(again.sites) == {"one.test"}
+
+
+def test_capture_that_no_longer_decompresses_is_an_error_and_changes_nothing(
+    session: Session, db_url: str
+) -> None:
+    url = "https://one.test/a"
+    archive(session, make_fetch(url, body=page(PARAGRAPHS, header_date="d", related=[], ad="")),
+            make_article(canonical_url=url))
+    with session.begin():
+        session.execute(text("UPDATE raw_captures SET body = :junk"), {"junk": b"not zstd"})
+        before = session.execute(text("SELECT title, text, extractor_version "
+                                      "FROM article_latest")).one()
+    report = reextract(db_url, readers=Readers(), workers=1)
+    assert report.totals["read"] == 1 and report.totals["errors"] == 1
+    with session.begin():
+        after = session.execute(text("SELECT title, text, extractor_version "
+                                     "FROM article_latest")).one()
+        assert session.scalar(text("SELECT count(*) FROM readings")) == 0
+    assert after == before

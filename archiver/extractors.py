@@ -138,7 +138,7 @@ class Readers:
                     load_extractor(reader.extractor)
                 except ExtractorError as exc:
                     where = "ARCHIVER_EXTRACTOR" if reader == self.default else "sources"
-                    raise ExtractorError(f"{where}: {exc}") from exc
+                    raise ExtractorError(f"{where}: {exc}") from exc.__cause__
 
     def for_page(self, url: str, source: str | None = None) -> Reader:
         """The reader of ``url``: its source's if named (or if a source's domains hold

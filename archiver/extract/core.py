@@ -208,13 +208,17 @@ def _extract(
         # no body, the full cascade gets its chance before the page is called no article.
         text = _body_text(tree, url, md, fast=False)
     if _words(text) < RECOVER_SHARE * _words(reference):
-        text = _recover(tree, url, md, reference, link_texts)
+        text = _recover(tree, url, md, text, reference, link_texts)
     if _words(text) < SHORT_BODY_WORDS:
         # The fast path reads one block; on a page whose article it missed, that block
         # can be a privacy notice or a login prompt long enough to pass for a brief.
         # Short bodies are rare and cheap to check: the full cascade (readability,
-        # justext) gets a say, and a body at least twice as long wins.
-        full = _body_text(tree, url, md, fast=False, precise=False)
+        # justext) gets a say, and a body at least twice as long wins (less its link
+        # lines, as in _recover).
+        ours = {_SPACES.sub(" ", line).strip() for line in text.split("\n")}
+        full = _drop_link_lines(
+            _body_text(tree, url, md, fast=False, precise=False), ours, link_texts
+        )
         if _words(full) >= 2 * _words(text):
             text = full
     # A page that ends at a subscription gate is a paywalled article however short its
@@ -244,26 +248,34 @@ def _words(text: str) -> int:
 
 
 def _recover(
-    tree: HtmlElement, url: str | None, md: Metadata, reference: str, link_texts: set[str]
+    tree: HtmlElement, url: str | None, md: Metadata, text: str, reference: str,
+    link_texts: set[str],
 ) -> str:
-    """The body when ours is much shorter than trafilatura's own reading of the page.
+    """The body when ours (``text``) is much shorter than trafilatura's own reading of
+    the page (``reference``).
 
     First trafilatura's balanced mode on our cleaned page: when only its precision
     heuristics dropped the text, this keeps both the text and our chrome removal. If
     that is still short, our cleaning itself removed article text: the body is then the
-    second opinion (read from the uncleaned page), less the lines our cleaning removed
-    that are links: what a cleaning rule rightly takes out of an article is mostly
-    teasers and menus, which are link text (chrome lines that are not links, such as a
-    newsletter call, were already dropped from the second opinion by their words).
+    second opinion, read from the uncleaned page. Either way, lines that are a link's
+    text on the page (teaser headlines, menus, lists of other stories) are left out
+    unless our own reading kept them: what precision heuristics and chrome rules rightly
+    take out of an article is mostly links, and what they wrongly take is prose.
     """
-    balanced = _body_text(tree, url, md, fast=True, precise=False)
+    ours = {_SPACES.sub(" ", line).strip() for line in text.split("\n")}
+    balanced = _drop_link_lines(
+        _body_text(tree, url, md, fast=True, precise=False), ours, link_texts
+    )
     if _words(balanced) >= RECOVER_SHARE * _words(reference):
         return balanced
-    kept = _SPACES.sub(" ", etree.tostring(tree, method="text", encoding=str))
+    return _drop_link_lines(reference, ours, link_texts)
+
+
+def _drop_link_lines(text: str, keep: set[str], link_texts: set[str]) -> str:
     out = []
-    for line in reference.split("\n"):
+    for line in text.split("\n"):
         key = _SPACES.sub(" ", line).strip()
-        if key in kept or not _is_link_line(key, link_texts):
+        if key in keep or not _is_link_line(key, link_texts):
             out.append(line)
     return "\n".join(out)
 

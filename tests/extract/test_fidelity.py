@@ -135,16 +135,23 @@ def test_about_page_is_not_an_article() -> None:
     assert "site page" in verdict.reason
 
 
-def test_section_front_without_listing_markup_is_not_an_article() -> None:
-    teasers = "".join(
-        f'<div class="teaser"><h3><a href="/news/2024/03/0{i}/story-{i}">Headline of story '
-        f"number {i} from the harbour</a></h3><p>A one-line summary of story {i}.</p></div>"
-        for i in range(1, 9)
-    )
+@pytest.mark.parametrize("shape", ["headings", "list"])
+def test_section_front_without_listing_markup_is_not_an_article(shape: str) -> None:
+    if shape == "headings":
+        teasers = "".join(
+            f'<div class="teaser"><h3><a href="/news/2024/03/0{i}/story-{i}">Headline of '
+            f"story number {i} from the harbour</a></h3><p>A one-line summary of story {i}."
+            "</p></div>" for i in range(1, 9)
+        )
+    else:  # a bare list of links with dates: trafilatura alone keeps it as text
+        teasers = '<ul class="teasers">' + "".join(
+            f'<li><a href="/news/2024/03/0{i}/story-{i}">Headline of story number {i} from '
+            f"the harbour</a> <span>Mar 0{i}</span></li>" for i in range(1, 9)
+        ) + "</ul>"
     verdict = judge(page(f"<main><h1>News</h1>{teasers}</main>", meta=NO_META),
                     "https://harbour.example/news/")
     assert verdict.article is None
-    assert "listing" in verdict.reason
+    assert "listing" in verdict.reason or "no article body" in verdict.reason
 
 
 def test_article_declaring_website_type_is_still_an_article() -> None:
@@ -166,7 +173,7 @@ def test_article_declaring_website_type_is_still_an_article() -> None:
 def test_recovered_lines_that_are_link_texts_stay_out() -> None:
     # When the body comes from trafilatura's reading, a line that is a link's text on the
     # page (a teaser headline trafilatura kept, "Related: <headline>") is left out unless
-    # our cleaned page still holds it; prose our cleaning removed comes back.
+    # our own reading kept it; prose our cleaning removed comes back.
     from archiver.extract import core
     from archiver.extract.metadata import read_metadata
 
@@ -179,6 +186,7 @@ def test_recovered_lines_that_are_link_texts_stay_out() -> None:
     cleaned = core._parse(page(f"<article><p>{PARAGRAPHS[0]}</p></article>"), None)
     reference = "\n".join([PARAGRAPHS[0], headline, f"Related: {headline}", PARAGRAPHS[1]])
     md = read_metadata(cleaned, None)
-    assert core._recover(cleaned, None, md, reference, links) == "\n".join(
+    ours = PARAGRAPHS[0]
+    assert core._recover(cleaned, None, md, ours, reference, links) == "\n".join(
         [PARAGRAPHS[0], PARAGRAPHS[1]]
     )

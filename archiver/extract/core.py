@@ -10,6 +10,7 @@ quarter of the time) and its full cascade only when the fast path finds no body.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from dataclasses import dataclass
@@ -192,10 +193,9 @@ def _extract(
         keep = set(_select(tree, rules.keep))
 
     evidence = paywall.apply(tree, md.jsonld_article)
-    # trafilatura alone, on the page as served (less what follows a visible gate): the
-    # second opinion our cleaned body is held against. It copies the tree, never changes it.
-    reference = _body_text(tree, url, md, fast=True, precise=False)
-    link_texts = _link_texts(tree)
+    # The page as served (less what follows a visible gate), for a second opinion.
+    served = copy.deepcopy(tree)
+    ceiling = _text_ceiling(tree)
     chrome.unwrap_layout_tables(tree)
     chrome.remove_chrome(tree, keep)
     # After chrome removal, so that comment boxes sharing the body's class are gone.
@@ -207,8 +207,15 @@ def _extract(
         # most pages that changes nothing and saves a quarter of the time. When it finds
         # no body, the full cascade gets its chance before the page is called no article.
         text = _body_text(tree, url, md, fast=False)
-    if _words(text) < RECOVER_SHARE * _words(reference):
-        text = _recover(tree, url, md, text, reference, link_texts)
+    link_texts: set[str] | None = None
+    if _chars(text) < RECOVER_SHARE * ceiling:
+        # trafilatura alone on the page as served: the second opinion our body is held
+        # against. Skipped when our body is most of all the text the page could hold
+        # (more than half the pages): then no reading can have found much more.
+        reference = _body_text(served, url, md, fast=True, precise=False)
+        if _words(text) < RECOVER_SHARE * _words(reference):
+            link_texts = _link_texts(served)
+            text = _recover(tree, url, md, text, reference, link_texts)
     if _words(text) < SHORT_BODY_WORDS:
         # The fast path reads one block; on a page whose article it missed, that block
         # can be a privacy notice or a login prompt long enough to pass for a brief.
@@ -216,6 +223,8 @@ def _extract(
         # justext) gets a say, and a body at least twice as long wins (less its link
         # lines, as in _recover).
         ours = {_SPACES.sub(" ", line).strip() for line in text.split("\n")}
+        if link_texts is None:
+            link_texts = _link_texts(served)
         full = _drop_link_lines(
             _body_text(tree, url, md, fast=False, precise=False), ours, link_texts
         )
@@ -245,6 +254,34 @@ _WORD = re.compile(r"\w+")
 
 def _words(text: str) -> int:
     return len(_WORD.findall(text))
+
+
+def _chars(text: str) -> int:
+    """Characters that are not white space (cheaper than words, and as comparable)."""
+    return len(text) - text.count(" ") - text.count("\n") - text.count("\t")
+
+
+#: Where no article text lives: trafilatura never keeps it either.
+_OUTSIDE_TEXT = etree.XPath(
+    "//body//*[self::nav or self::footer or self::aside or self::script or self::style"
+    " or self::noscript or self::form or self::template]"
+    "[not(ancestor::nav or ancestor::footer or ancestor::aside or ancestor::script"
+    " or ancestor::style or ancestor::noscript or ancestor::form or ancestor::template)]"
+)
+
+
+def _text_ceiling(tree: HtmlElement) -> int:
+    """All the text any reading of the page could return, in :func:`_chars`: the body's
+    text less navigation, footers, asides, scripts and forms. A few milliseconds, against
+    tens for a second trafilatura run."""
+    body = tree.find("body")
+    if body is None:
+        body = tree
+    total = _chars(etree.tostring(body, method="text", encoding=str))
+    return total - sum(
+        _chars(etree.tostring(el, method="text", encoding=str, with_tail=False))
+        for el in _OUTSIDE_TEXT(tree)
+    )
 
 
 def _recover(

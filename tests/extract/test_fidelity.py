@@ -190,3 +190,12 @@ def test_recovered_lines_that_are_link_texts_stay_out() -> None:
     assert core._recover(cleaned, None, md, ours, reference, links) == "\n".join(
         [PARAGRAPHS[0], PARAGRAPHS[1]]
     )
+
+
+def test_plain_text_is_not_an_article() -> None:
+    # A text/plain response (notes, a robots file, a transcript) has no markup to read a
+    # title, byline or body from: it is not archived as an untitled article.
+    text = "Council closes the harbour bridge\n\n" + "\n\n".join(PARAGRAPHS)
+    verdict = judge(text.encode(), "https://harbour.example/notes.txt")
+    assert verdict.article is None
+    assert verdict.reason == "no HTML document"

@@ -22,6 +22,7 @@ remaining chrome lines and repeated boxes at the text level.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -139,27 +140,48 @@ _CHROME_TEXT = re.compile(
       | subscribe(?:\s+to\s+.{1,60})?\s*$|subscribe\s*(?:&|and)\s*save\s*$|sign\s+up\s*$|newsletters?\s*$
       | (?:READ_ALSO)\s*(?:[:|»>›–—-].{0,200})?$
       | (?:MOST_READ|AD_LABEL|COMMENTS_WORD)\W*\d*\W*$
-      | (?=.{0,160}(?:SUBSCRIBE_WORD)).{0,60}(?:NEWSLETTER_WORD).{0,100}$
-      | .{0,160}(?:INBOX)\b.{0,60}$
     )""".replace("READ_ALSO", _READ_ALSO).replace("MOST_READ", _MOST_READ)
     .replace("AD_LABEL", _AD_LABEL).replace("COMMENTS_WORD", _COMMENTS_WORD)
-    .replace("NEWSLETTER_WORD", _NEWSLETTER_WORD).replace("SUBSCRIBE_WORD", _SUBSCRIBE_WORD)
-    .replace("INBOX", _INBOX),
+    .replace("NEWSLETTER_WORD", _NEWSLETTER_WORD),
 )
-_AD_ONLY = re.compile(rf"(?i)^\s*(?:{_AD_LABEL}|advertisement|sponsored)\W*$")
 _READ_ALSO_START = re.compile(rf"(?i)^\s*(?:{_READ_ALSO})")
 # Labels of a box that is chrome as a whole: the text under them (a newsletter pitch, an
 # ad's filler) says nothing a phrase list could know, so the box goes with its label.
-_BOX_LABEL = re.compile(
-    r"(?i)^\s*(?:(?:AD_LABEL|advertisement|sponsored)\W*$|(?=.{0,160}(?:SUBSCRIBE_WORD)).{0,60}"
-    r"(?:NEWSLETTER_WORD|newsletters?\b).{0,100}$)".replace("AD_LABEL", _AD_LABEL)
-    .replace("SUBSCRIBE_WORD", _SUBSCRIBE_WORD).replace("NEWSLETTER_WORD", _NEWSLETTER_WORD)
-)
+_AD_ONLY = re.compile(rf"(?i)^\s*(?:{_AD_LABEL}|advertisement|sponsored)\W*$")
+# Newsletter boxes in any of those languages: a newsletter word and a subscribe verb in
+# a short block, or the "to your inbox" pitch. Searched for, not matched from the start
+# with a leading ".{0,n}": the regex engine skips to the words' first letters.
+_NEWSLETTER = re.compile(rf"(?i){_NEWSLETTER_WORD}|newsletters?\b")
+_SUBSCRIBE = re.compile(rf"(?i){_SUBSCRIBE_WORD}")
+_INBOX_PITCH = re.compile(rf"(?i)(?:{_INBOX})\b")
+_NEWSLETTER_OR_INBOX = re.compile(rf"(?i){_NEWSLETTER_WORD}|newsletters?\b|(?:{_INBOX})\b")
+_NEWSLETTER_MAX = 220
+
+
+def _is_newsletter(text: str) -> bool:
+    """A newsletter box's heading or pitch (short: an article may mention a newsletter)."""
+    if len(text) > _NEWSLETTER_MAX:
+        return False
+    found = _NEWSLETTER_OR_INBOX.search(text)
+    if found is None:
+        return False
+    if _INBOX_PITCH.match(found.group()):
+        return True
+    found = _NEWSLETTER.search(text)
+    return found is not None and found.start() <= 60 and _SUBSCRIBE.search(text) is not None
+
+
+def _is_box_label(text: str) -> bool:
+    """A label whose box is chrome as a whole: an ad label, a newsletter call."""
+    return _AD_ONLY.match(text) is not None or (
+        _NEWSLETTER.search(text) is not None and _is_newsletter(text)
+    )
 # Longest block the text rules may remove: chrome announcements are short.
 _CHROME_TEXT_MAX = 320
 # Block-level only: an inline <a>Subscribe</a> may be a word of an article sentence.
 _TEXT_RULE_TAGS = ("p", "div", "span", "h2", "h3", "h4", "h5", "h6", "li", "aside", "section",
                    "figcaption", "header", "footer", "time", "small")
+_TEXT_AND_BOX_TAGS = (*_TEXT_RULE_TAGS, "ul", "ol")
 # Inline tags among them: a widget there is chrome only when it stands apart from any
 # sentence (<span>3 hours ago</span> may be the end of one).
 _INLINE_TAGS = frozenset({"span", "time", "small"})
@@ -261,6 +283,19 @@ _WIDGET_LABEL = re.compile(
 )
 _LETTER = re.compile(r"[^\W\d_]")
 _WIDGET_MAX = 160
+# What every widget holds, a digit or a word of a relative time without one ("an hour
+# ago"): a cheap test that spares the long grammar the menus and headings of a page.
+_WIDGET_HINT = re.compile(
+    r"(?i)\d|ago|vor\s|il\s+y\s+a|hace|\sfa\b|há|geleden|temu|назад|منذ|前|전|刚刚|剛剛|たった今|방금"
+)
+# A whole widget: atoms, labels and bare numbers ("12:30") between separators. Matched
+# from the start (fullmatch) rather than searched: on the many texts that are no widget
+# it fails at the first word, where a search would try every atom at every position.
+# Atomic groups and possessive repeats: no backtracking, so never slow on digit runs.
+_WIDGET_TEXT = re.compile(
+    r"(?ix)[\W_]*+(?:(?>" + _WIDGET_ATOM.pattern.removeprefix("(?ix)") + "|"
+    + _WIDGET_LABEL.pattern.removeprefix("(?ix)") + r"|\d+(?:[:.,/-]\d+)*)[\W_]*+)++"
+)
 # Separators between the parts of a meta line ("By Jane Doe · 3 hours ago").
 _META_SEPARATOR = re.compile(r"\s*[·•‧・|]\s*")
 
@@ -270,12 +305,9 @@ def is_live_widget(text: str) -> bool:
     """Whether ``text`` is nothing but relative times, counters and reading times (with
     labels, digits and separators): a widget whose text changes while the article does
     not."""
-    if len(text) > _WIDGET_MAX or not _LETTER.search(text):
+    if len(text) > _WIDGET_MAX or not _WIDGET_HINT.search(text) or not _LETTER.search(text):
         return False
-    rest, atoms = _WIDGET_ATOM.subn(" ", text)
-    if not atoms:
-        return False
-    return not _LETTER.search(_WIDGET_LABEL.sub(" ", rest))
+    return _WIDGET_TEXT.fullmatch(text) is not None and _WIDGET_ATOM.search(text) is not None
 
 
 def _without_widgets(line: str) -> str:
@@ -316,7 +348,12 @@ def _text_kind(text: str) -> tuple[bool, bool]:
     Cached: menus, footers and boxes repeat their short texts on a page and across a
     site's pages, and _CHROME_TEXT is slow to fail on text that is not chrome.
     """
-    return _LIST_HEADING.match(text) is not None, _CHROME_TEXT.match(text) is not None
+    return _LIST_HEADING.match(text) is not None, _is_chrome_line(text)
+
+
+def _is_chrome_line(text: str) -> bool:
+    """Whether a short block or line of text announces chrome by its words."""
+    return _CHROME_TEXT.match(text) is not None or _is_newsletter(text)
 
 
 def _text_of(el: HtmlElement) -> str:
@@ -424,7 +461,11 @@ def remove_chrome(
         _drop(el)
 
     # By text: short blocks that announce chrome, and list headings with their lists.
-    for el, text in _short_text_blocks(root, _TEXT_RULE_TAGS, _CHROME_TEXT_MAX):
+    # One walk takes the text of the short blocks for both the text and the shape rules.
+    short = _short_text_blocks(root, _TEXT_AND_BOX_TAGS, _TEASER_BOX_MAX)
+    for el, text in short:
+        if len(text) > _CHROME_TEXT_MAX or el.tag not in _TEXT_RULE_TAGS:
+            continue
         if el.getparent() is None or is_kept(el):
             continue
         text = " ".join(text.split())
@@ -435,14 +476,14 @@ def remove_chrome(
                                        "strong", "header"):
             _drop_list_block(el, page_chars)
         elif chrome_text:
-            _drop(_label_box(el, text, page_chars) if _BOX_LABEL.match(text) else el)
+            _drop(_label_box(el, text, page_chars) if _is_box_label(text) else el)
         elif _READ_ALSO_START.match(text) and _linky(el):
             _drop(el)  # "Lire aussi <a>headline</a>": an insert between paragraphs
         elif is_live_widget(text) and (el.tag not in _INLINE_TAGS or _stands_alone(el)):
             _drop(el)
 
     # By shape: boxes of teaser links to other articles, in any language.
-    _drop_teaser_boxes(root, page_chars, is_kept)
+    _drop_teaser_boxes(root, [b for b in short if b[0].tag in _BOX_TAGS], page_chars, is_kept)
 
 
 def _label_box(label: HtmlElement, text: str, page_chars: int) -> HtmlElement:
@@ -506,7 +547,7 @@ def _short_text_blocks(
 
 
 # Boxes the shape rule looks at, and the longest text such a box of teasers has.
-_BOX_TAGS = ("div", "section", "aside", "ul", "ol")
+_BOX_TAGS = frozenset({"div", "section", "aside", "ul", "ol"})
 _TEASER_BOX_MAX = 2000
 # Paths of article pages: a long number (an id), a date, or a slug of several words.
 _ARTICLE_PATH = re.compile(r"\d{5,}|/(?:19|20)\d\d/\d{1,2}/")
@@ -540,9 +581,11 @@ def _article_link(a: HtmlElement, host: str | None) -> bool:
 
 def _teaser_box(el: HtmlElement, text: str, host: str | None) -> bool:
     """A box that is mostly headlines linking to other articles of the same site."""
-    total = len("".join(text.split()))
     anchors = list(el.iter("a"))
-    if total == 0 or len(anchors) < 3:
+    if len(anchors) < 3:
+        return False
+    total = len("".join(text.split()))
+    if total == 0:
         return False
     headlines = link_chars = 0
     for a in anchors:
@@ -555,18 +598,27 @@ def _teaser_box(el: HtmlElement, text: str, host: str | None) -> bool:
     return headlines >= 3 and link_chars >= 0.7 * total
 
 
-def _drop_teaser_boxes(root: HtmlElement, page_chars: int, is_kept) -> None:
+def _drop_teaser_boxes(
+    root: HtmlElement,
+    boxes: list[tuple[HtmlElement, str]],
+    page_chars: int,
+    is_kept: Callable[[HtmlElement], bool],
+) -> None:
     """Remove boxes of teaser links ("Mehr zum Thema", "Lire aussi", 関連記事, a most-read
-    list: their shape tells, in any language) with the heading just before them."""
+    list: their shape tells, in any language) with the heading just before them.
+
+    ``boxes`` are the page's short boxes with their text, taken before the text rules ran
+    (a box they emptied has less link text now, never more).
+    """
     host = _page_host(root)
     dropped: set[HtmlElement] = set()
     page_text: int | None = None
-    for el, text in _short_text_blocks(root, _BOX_TAGS, _TEASER_BOX_MAX):
+    for el, text in boxes:
         if el.getparent() is None or is_kept(el) or (
-            dropped and any(anc in dropped for anc in el.iterancestors(_BOX_TAGS))
+            dropped and any(anc in dropped for anc in el.iterancestors(*_BOX_TAGS))
         ):
             continue
-        if _para_chars(el) > 0.1 * page_chars or not _teaser_box(el, text, host):
+        if not _teaser_box(el, text, host) or _para_chars(el) > 0.1 * page_chars:
             continue
         if page_text is None:
             page_text = len(_text_of(root))
@@ -748,10 +800,13 @@ def _split_on_double_br(el: HtmlElement) -> None:
 
 
 # A byline on its own line before the body ("By Jane Doe, staff writer").
-_BYLINE_LINE = re.compile(r"(?i)^(?:by|written\s+by)\s+[^.!?]{2,100}$")
+_BYLINE_LINE = re.compile(
+    r"(?i)^(?:by|written\s+by)\s+[^.!?]{2,100}$"
+    # "Von", "Par", "Por", "Di", "Door", "Av", "Przez": a capitalised name, no clause
+    r"|^(?:von|par|por|di|door|av|przez)\s+(?-i:[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ][\w'’-]+\s+"
+    r"(?:(?:de|da|van|von|der|den|la|le|del|di|dos)\s+)*[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ])[^.!?,;:]{0,60}$"
+)
 
-#: Lines of extracted text that are chrome wherever they appear.
-_CHROME_LINE = _CHROME_TEXT
 
 
 def _is_read_also_line(line: str) -> bool:
@@ -786,7 +841,7 @@ def clean_text(text: str, title: str | None = None) -> str:
                     continue
             if _BYLINE_LINE.match(stripped):
                 continue
-        if len(stripped) <= _CHROME_TEXT_MAX and _CHROME_LINE.match(stripped):
+        if len(stripped) <= _CHROME_TEXT_MAX and _is_chrome_line(stripped):
             continue
         if is_live_widget(stripped) or _is_read_also_line(stripped):
             continue

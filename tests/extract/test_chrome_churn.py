@@ -24,7 +24,7 @@ import lxml.html
 import pytest
 from lxml.html import HtmlElement
 
-from archiver.extract import extract
+from archiver.extract import chrome, extract
 from archiver.extract.encoding import decode_html
 from archiver.storage.archive import content_fingerprint
 
@@ -194,3 +194,38 @@ def _difference(before: str, after: str) -> str:
 
     diff = difflib.unified_diff(before.split("\n"), after.split("\n"), lineterm="", n=0)
     return "\n".join(list(diff)[2:12]) or "same text: title, authors or date changed"
+
+
+@pytest.mark.parametrize("text", [
+    "Updated 3 hours ago · 1200 readers · 40 comments", "5 min read", "12 comments",
+    "1.2K shares", "Aktualisiert vor 3 Stunden", "il y a 2 heures", "hace 3 horas",
+    "3 ore fa", "há 3 horas", "3 uur geleden", "2 godziny temu", "3 часа назад",
+    "منذ 3 ساعات", "3時間前", "3小时前 · 阅读 1200", "3시간 전", "Kommentare (12)",
+    "Lesezeit: 4 Min.", "Heute, 12:30 Uhr", "an hour ago",
+])
+def test_live_widgets_are_chrome(text: str) -> None:
+    assert chrome.is_live_widget(text)
+    assert chrome.clean_text(f"An article paragraph.\n{text}\nAnother one.") == (
+        "An article paragraph.\nAnother one."
+    )
+
+
+@pytest.mark.parametrize("text", [
+    "The company has 1200 readers and 40 comments per article.", "He left 3 hours ago.",
+    "12 comments were deleted", "Vor 3 Stunden begann die Sitzung des Stadtrats.",
+    "Il y a 2 heures, le train est reparti.", "2024", "Updated",
+])
+def test_sentences_with_numbers_stay(text: str) -> None:
+    assert not chrome.is_live_widget(text)
+    assert chrome.clean_text(text) == text
+
+
+def test_meta_line_keeps_its_byline_part() -> None:
+    assert chrome.clean_text("Intro.\nJane Doe · 3 hours ago · 40 comments") == "Intro.\nJane Doe"
+
+
+def test_digit_runs_are_no_trap_for_the_widget_grammar() -> None:
+    """A long run of numbers and words that is no widget: the grammar gives up at once
+    (atomic groups), rather than trying every way to split the digits."""
+    assert not chrome.is_live_widget("3 views " * 19 + "x")
+    assert not chrome.is_live_widget("1 " * 79 + "x")

@@ -359,7 +359,12 @@ def _body_text(
 _LISTING_TYPES = frozenset(
     {"collectionpage", "itemlist", "searchresultspage", "og:website", "profilepage"}
 )
-_ARTICLE_DECLARED = frozenset({"og:article", "article", "newsarticle", "blogposting"})
+#: Types only an article page declares (a WebPage node is on every page of a Yoast site).
+_ARTICLE_DECLARED = frozenset(
+    {"og:article", "article", "newsarticle", "blogposting", "reportagenewsarticle",
+     "analysisnewsarticle", "opinionnewsarticle", "reviewnewsarticle", "liveblogposting",
+     "backgroundnewsarticle", "techarticle", "scholarlyarticle", "report", "review"}
+)
 #: Last path segments of a site's own pages: about, contact, legal, help, account, lists.
 _SITE_PAGE = re.compile(
     r"""(?x)^(?:
@@ -392,7 +397,7 @@ def _not_article(tree: HtmlElement, md: Metadata, text: str, url: str | None) ->
     prose, an undated page made of teaser headlines, or an undated site page named as
     such in its URL (about, contact, legal, tag and author pages).
     """
-    if md.jsonld_article is not None or md.page_types & _ARTICLE_DECLARED:
+    if md.page_types & _ARTICLE_DECLARED:
         return ""
     prose = _prose_share(text)
     teasers = len(tree.xpath(_TEASER_HEADINGS))

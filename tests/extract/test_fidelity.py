@@ -199,3 +199,16 @@ def test_plain_text_is_not_an_article() -> None:
     verdict = judge(text.encode(), "https://harbour.example/notes.txt")
     assert verdict.article is None
     assert verdict.reason == "no HTML document"
+
+
+def test_about_page_with_a_webpage_node_is_not_an_article() -> None:
+    # SEO plugins put a JSON-LD WebPage node on every page: it does not make one an article.
+    jsonld = ('<script type="application/ld+json">{"@context":"https://schema.org",'
+              '"@graph":[{"@type":"WebPage","name":"About us","url":'
+              '"https://harbour.example/about/"},{"@type":"Organization","name":'
+              '"The Harbour Times"}]}</script>')
+    html = page("<main><h1>About us</h1>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+                + "</main>", meta=jsonld)
+    verdict = judge(html, "https://harbour.example/about/")
+    assert verdict.article is None
+    assert "site page" in verdict.reason

@@ -193,6 +193,9 @@ def _extract(
         keep = set(_select(tree, rules.keep))
 
     evidence = paywall.apply(tree, md.jsonld_article)
+    # A part the publisher declares gated but serves is article text, whatever its class
+    # names ("paywall", "premium", "meteredContent"): chrome removal must not take it.
+    keep.update(paywall.declared_parts(tree, md.jsonld_article))
     # The page as served (less what follows a visible gate), for a second opinion.
     served = copy.deepcopy(tree)
     ceiling = _text_ceiling(tree)

@@ -69,6 +69,17 @@ def declared_signals(jsonld_article: dict[str, Any] | None) -> tuple[list[str], 
     return evidence, selectors
 
 
+def declared_parts(root: HtmlElement, jsonld_article: dict[str, Any] | None) -> list[HtmlElement]:
+    """The elements the article's JSON-LD ``hasPart`` names as gated (served or not)."""
+    found: list[HtmlElement] = []
+    for selector in declared_signals(jsonld_article)[1]:
+        try:
+            found.extend(root.cssselect(selector))
+        except Exception:  # a publisher's selector may be invalid CSS for cssselect
+            logger.debug("unusable paywall selector %r", selector, exc_info=True)
+    return found
+
+
 def _is_false(value: object) -> bool:
     if isinstance(value, bool):
         return value is False

@@ -84,15 +84,16 @@ def test_paragraphs_are_separated_by_a_blank_line() -> None:
     assert article.text == "\n\n".join(PARAGRAPHS)
 
 
-def test_declared_paywall_keeps_the_text_and_flags_it() -> None:
+@pytest.mark.parametrize("part", ["paid", "paywall premium-content"])
+def test_declared_paywall_keeps_the_text_and_flags_it(part: str) -> None:
     jsonld = """<script type="application/ld+json">{"@type":"NewsArticle",
       "headline":"Council closes harbour bridge to cars","datePublished":"2024-03-05",
       "isAccessibleForFree":false,
-      "hasPart":{"@type":"WebPageElement","isAccessibleForFree":false,"cssSelector":".paid"}}
-    </script>"""
+      "hasPart":{"@type":"WebPageElement","isAccessibleForFree":false,"cssSelector":".%s"}}
+    </script>""" % part.split()[0]
     html = page(
-        "<article>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:2])
-        + '<div class="paid">' + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[2:]) + "</div>"
+        "<article>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:4])
+        + f'<div class="{part}">' + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[4:]) + "</div>"
         + "</article>",
         meta=jsonld,
     )
@@ -100,7 +101,7 @@ def test_declared_paywall_keeps_the_text_and_flags_it() -> None:
     assert article is not None
     assert article.text == "\n\n".join(PARAGRAPHS)
     assert article.paywalled
-    assert "jsonld:hasPart.cssSelector=.paid" in article.paywall_evidence
+    assert f"jsonld:hasPart.cssSelector=.{part.split()[0]}" in article.paywall_evidence
 
 
 @pytest.mark.parametrize("teaser", [PARAGRAPHS[0][:90] + ".", PARAGRAPHS[0]])

@@ -598,6 +598,31 @@ def _teaser_box(el: HtmlElement, text: str, host: str | None) -> bool:
     return headlines >= 3 and link_chars >= 0.7 * total
 
 
+def _headline_link(a: HtmlElement, host: str | None) -> bool:
+    """A link whose text reads like a headline, to an article of the page's site."""
+    words = _text_of(a).split()
+    headline = len(words) >= 4 or (
+        len("".join(words)) >= 8 and _CJK.search(words[0]) is not None
+    )
+    return headline and _article_link(a, host)
+
+
+def _teaser_list(el: HtmlElement, host: str | None) -> bool:
+    """A box whose items are teasers: each a short block under a heading that links to
+    another article of the site (a headline, a standfirst, a photo)."""
+    items = [child for child in el if isinstance(child.tag, str)]
+    if len(items) < 3:
+        return False
+    teasers = 0
+    for item in items:
+        if len(_text_of(item)) <= 600 and any(
+            _headline_link(a, host)
+            for h in item.iter("h2", "h3", "h4", "h5", "h6") for a in h.iter("a")
+        ):
+            teasers += 1
+    return teasers >= 3 and teasers >= 0.8 * len(items)
+
+
 def _drop_teaser_boxes(
     root: HtmlElement,
     boxes: list[tuple[HtmlElement, str]],
@@ -618,12 +643,27 @@ def _drop_teaser_boxes(
             dropped and any(anc in dropped for anc in el.iterancestors(*_BOX_TAGS))
         ):
             continue
-        if not _teaser_box(el, text, host) or _para_chars(el) > 0.1 * page_chars:
+        # A list of teasers has a standfirst under each headline: more paragraph text.
+        if _teaser_box(el, text, host):
+            limit = 0.1
+        elif _teaser_list(el, host):
+            limit = 0.25
+        else:
+            continue
+        if _para_chars(el) > limit * page_chars:
             continue
         if page_text is None:
             page_text = len(_text_of(root))
         if len(text) > 0.3 * page_text:
             continue  # a page that is a list of links: the list is its content
+        # A box is often wrapped with its own heading ("Other Opinion Columns", in any
+        # language): take the wrappers that add nothing but such a heading.
+        node = el.getparent()
+        while node is not None and node.tag not in _PROTECTED_TAGS and not is_kept(node):
+            if len(_text_of(node)) - len(_text_of(el)) > 80:
+                break
+            el = node
+            node = node.getparent()
         heading = el.getprevious()
         if heading is not None and heading.tag in ("h2", "h3", "h4", "h5", "h6") and (
             len(_text_of(heading)) <= 80

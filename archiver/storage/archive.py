@@ -59,6 +59,8 @@ class ArchiveResult:
     version: int | None
     #: True when this fetch (by ``Fetch.id``) had been archived before: nothing was written.
     duplicate: bool = False
+    #: The article's site, when the fetch reached an article.
+    site_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,9 +221,11 @@ def _archive(
     result, raw_id = _decide(conn, fetch, article, outcome, reason, now, raw, options)
     headers = {k.lower(): v for k, v in fetch.headers.items()}
     kind = (clean_text(fetch.meta.get("kind")) or "")[:16] or None
-    site_id = None
-    if kind == "article" or result.article_id is not None:
-        # A possible article counts towards its site's extraction health.
+    site_id = result.site_id
+    if site_id is None and kind == "article":
+        # A possible article counts towards its site's extraction health. Only when no
+        # article was reached: _site_id must run at most once per transaction (its cache
+        # trusts a conflicting row to be committed already).
         site_id = _site_id(conn, fetch.final_url or fetch.url, None, now)
     # The fetch row goes in last, in the same transaction. If its uid is taken (a
     # replayed spool file, a retried transaction, a second writer of the same fetch,
@@ -271,7 +275,8 @@ def _decide(
             row = _lock_article(conn, Articles.c.id == known)
             _touch(conn, row, now, gone_at=row.gone_at or now)
             why = reason or f"HTTP {status}: the article is gone; its versions are kept"
-            return ArchiveResult(Outcome.GONE, why, row.id, row.current_version), None
+            return ArchiveResult(Outcome.GONE, why, row.id, row.current_version,
+                                 site_id=row.site_id), None
         why = reason or f"HTTP {status} for a URL never archived"
         return ArchiveResult(outcome or Outcome.ERROR, why, None, None), None
 
@@ -285,13 +290,13 @@ def _decide(
 
     if status == 304:
         known = _known_article(conn, fetch)
-        version = None
+        version = site_id = None
         if known is not None:
             row = _lock_article(conn, Articles.c.id == known)
             _touch(conn, row, now, gone_at=row.gone_at)
-            version = row.current_version
+            version, site_id = row.current_version, row.site_id
         why = reason or "HTTP 304: not modified since the last fetch"
-        return ArchiveResult(Outcome.NOT_MODIFIED, why, known, version), None
+        return ArchiveResult(Outcome.NOT_MODIFIED, why, known, version, site_id=site_id), None
 
     if status >= 400 or status < 200:
         return ArchiveResult(Outcome.ERROR, reason or f"HTTP {status}", None, None), None
@@ -334,10 +339,11 @@ def _version(
     if row is None:
         # Race: two crawls see a new article at once. Only one insert succeeds; the other
         # does nothing, then waits on the winner's row lock below and compares with it.
+        site_id = _site_id(conn, url, article.site_name, now)
         article_id = conn.scalar(
             insert_ignore(conn, models.Article, ["url"], Articles.c.id),
             dict(
-                site_id=_site_id(conn, url, article.site_name, now),
+                site_id=site_id,
                 url=url,
                 first_seen_at=now,
                 last_fetched_at=now,
@@ -348,56 +354,59 @@ def _version(
         )
         if article_id is not None:
             raw_id = _store_version(conn, article_id, 1, fetch, article, fingerprint, now, raw)
-            return ArchiveResult(Outcome.NEW_ARTICLE, None, article_id, 1), raw_id
+            return ArchiveResult(Outcome.NEW_ARTICLE, None, article_id, 1,
+                                 site_id=site_id), raw_id
         row = _lock_article(conn, Articles.c.url == url)
 
     came_back = "the article came back after being gone" if row.gone_at is not None else None
-    if row.current_hash == fingerprint:
-        _touch(conn, row, now, gone_at=None)
-        return ArchiveResult(Outcome.UNCHANGED, came_back, row.id, row.current_version), None
-
-    baseline, why, unverified, new_hash = row.current_hash, None, False, {}
-    running = _extractor_version(article)
     # Read after the lock, not joined into it: PostgreSQL re-checks a locked row that
     # another writer changed meanwhile against the join's older snapshot, and drops it.
     current = _current_version(conn, row)
+    running = _extractor_version(article)
+    baseline, why, unverified, new_hash = row.current_hash, None, False, {}
     if current.extractor_version != running:
-        # The stored reading is another extractor's: compare like with like.
+        # The stored reading is another extractor's: compare like with like, and bring
+        # the version's reading up to date even when the page is unchanged.
         reread = options.reread
+        same = fingerprint == baseline
         if current.raw_capture_id is None:
-            unverified = True
-            why = (f"version {row.current_version} was read by {current.extractor_version} and "
-                   "has no raw capture to re-read: compared with that reading")
+            unverified = not same
+            why = None if same else (
+                f"version {row.current_version} was read by {current.extractor_version} and "
+                "has no raw capture to re-read: compared with that reading")
         elif (reread is None or reread.version != row.current_version
               or reread.raw_capture_id != current.raw_capture_id):
             if options.can_reread:
                 raise RereadNeeded(row.id, url, row.current_version, current.raw_capture_id,
                                    current.extractor_version)
-            unverified = True
-            why = (f"version {row.current_version} was read by {current.extractor_version} and "
-                   "was not re-read: compared with that reading")
+            unverified = not same
+            why = None if same else (
+                f"version {row.current_version} was read by {current.extractor_version} and "
+                "was not re-read: compared with that reading")
         elif reread.article is None:
-            unverified = True
-            why = (f"the running extractor finds no article in version "
-                   f"{row.current_version}'s capture ({reread.reason or 'no reason given'}): "
-                   f"compared with {current.extractor_version}'s reading")
+            unverified = not same
+            why = None if same else (
+                f"the running extractor finds no article in version "
+                f"{row.current_version}'s capture ({reread.reason or 'no reason given'}): "
+                f"compared with {current.extractor_version}'s reading")
         else:
             baseline = content_fingerprint(reread.article)
             replace_reading(conn, current.id, reread.article, baseline, now)
             new_hash = {"current_hash": baseline}
             why = (f"compared with version {row.current_version} re-read by {running} "
                    f"(it was read by {current.extractor_version})")
-        if baseline == fingerprint:
-            _touch(conn, row, now, gone_at=None, **new_hash)
-            reason = "; ".join(filter(None, [why, came_back]))
-            return ArchiveResult(Outcome.UNCHANGED, reason, row.id, row.current_version), None
+    if baseline == fingerprint:
+        _touch(conn, row, now, gone_at=None, **new_hash)
+        reason = "; ".join(filter(None, [why, came_back])) or None
+        return ArchiveResult(Outcome.UNCHANGED, reason, row.id, row.current_version,
+                             site_id=row.site_id), None
 
     number = row.current_version + 1
     raw_id = _store_version(conn, row.id, number, fetch, article, fingerprint, now, raw,
                             unverified=unverified)
     _touch(conn, row, now, gone_at=None, current_version=number,
            current_hash=fingerprint, last_changed_at=now)
-    return ArchiveResult(Outcome.NEW_VERSION, why, row.id, number), raw_id
+    return ArchiveResult(Outcome.NEW_VERSION, why, row.id, number, site_id=row.site_id), raw_id
 
 
 def _extractor_version(article: Article) -> str:
@@ -525,7 +534,12 @@ def replace_reading(
 _site_ids: dict[tuple[str, str], int] = {}
 
 
-def _site_id(conn: Connection, url: str, name: str | None, now: datetime) -> int:
+def _site_id(
+    conn: Connection, url: str, name: str | None, now: datetime, *, cache: bool = True
+) -> int:
+    """The id of ``url``'s site, inserting it if new. With ``cache``, call it at most once
+    per transaction: a conflicting row is taken to be committed (another transaction's);
+    a transaction that may have inserted the site itself earlier passes ``cache=False``."""
     domain = site_domain(url)[:255]
     key = (str(conn.engine.url), domain)
     if key in _site_ids:
@@ -540,7 +554,8 @@ def _site_id(conn: Connection, url: str, name: str | None, now: datetime) -> int
         return site_id
     # The row existed before this transaction began, so its id is safe to cache.
     site_id = conn.scalar(select(Sites.c.id).where(Sites.c.domain == domain))
-    _site_ids[key] = site_id
+    if cache:
+        _site_ids[key] = site_id
     return site_id
 
 
@@ -548,7 +563,7 @@ def _lock_article(conn: Connection, where: Any, *, missing_ok: bool = False) -> 
     """The article row matching ``where``, locked until the transaction ends."""
     result = conn.execute(
         select(Articles.c.id, Articles.c.current_version, Articles.c.current_hash,
-               Articles.c.last_fetched_at, Articles.c.gone_at)
+               Articles.c.last_fetched_at, Articles.c.gone_at, Articles.c.site_id)
         .where(where)
         .with_for_update()
     )
@@ -668,7 +683,7 @@ def recover_article(
     article_id = conn.scalar(
         insert_ignore(conn, models.Article, ["url"], Articles.c.id),
         dict(
-            site_id=_site_id(conn, url, article.site_name, fetched_at),
+            site_id=_site_id(conn, url, article.site_name, fetched_at, cache=False),
             url=url,
             first_seen_at=fetched_at,
             last_fetched_at=fetched_at,

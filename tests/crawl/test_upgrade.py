@@ -63,11 +63,13 @@ def test_upgrade_makes_no_version_and_a_real_edit_makes_one(
             # The views show the upgraded reading; the earlier one stays queryable.
             assert r.title == titles[r.url] + " (full headline)"
             assert r.extractor_version == EXTRACTOR_VERSION
-    earlier = archive.rows(
-        "SELECT url, title FROM version_readings WHERE NOT is_newest ORDER BY url"
-    )
-    assert sorted((r.url, r.title) for r in earlier) == sorted(
-        (u, titles[u]) for u in changed)
+        else:
+            assert r.title == titles[r.url]
+    # Every reading was brought up to date (unchanged pages too); the earlier readings
+    # stay queryable.
+    assert {r.extractor_version for r in latest} == {EXTRACTOR_VERSION}
+    earlier = archive.rows("SELECT url, title FROM version_readings WHERE NOT is_newest")
+    assert sorted((r.url, r.title) for r in earlier) == sorted(titles.items())
 
     # Real corrections after the upgrade: exactly one new version per corrected article.
     site.state = 3

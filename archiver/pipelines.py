@@ -1,9 +1,16 @@
 """The archive pipeline: every Fetch is extracted off the reactor and archived.
 
-Thin by design: it decides what needs extraction, runs :func:`archiver.extract.extract`
-in a process pool, and hands fetch and article to :func:`archiver.storage.archive.archive`
-on writer threads. The reactor thread only moves bytes. If the database stays
-unreachable, fetched pages go to a spool file and the crawl stops with a non-zero exit.
+Thin by design: it decides what needs extraction, reads the page in a process pool with
+the configured extractor (``ARCHIVER_EXTRACTOR`` or the page's source's, see
+:mod:`archiver.extractors`), and hands fetch and article to
+:func:`archiver.storage.archive.archive` on writer threads. When the article's current
+version was read by another extractor version, ``archive`` asks for a re-reading of that
+version's raw capture (:class:`~archiver.storage.archive.RereadNeeded`): the capture is
+read again in the pool and the fetch archived again, compared like with like, so an
+extractor upgrade makes no version. The body of a possible article judged ``not_article``
+is kept for ``archiver reextract``. The reactor thread only moves bytes. If the database
+stays unreachable, fetched pages go to a spool file and the crawl stops with a non-zero
+exit.
 """
 
 from __future__ import annotations

@@ -215,9 +215,13 @@ def _extract(
         # trafilatura alone on the page as served: the second opinion our body is held
         # against. Skipped when our body is most of all the text the page could hold
         # (more than half the pages): then no reading can have found much more.
-        reference = _body_text(served, url, md, fast=True, precise=False)
+        # Its link lines are not counted (teaser lists it kept that we rightly removed):
+        # chrome no rule knows must not make an unchanged article look short.
+        link_texts = _link_texts(served)
+        reference = _drop_link_lines(
+            _body_text(served, url, md, fast=True, precise=False), _lines(text), link_texts
+        )
         if _words(text) < RECOVER_SHARE * _words(reference):
-            link_texts = _link_texts(served)
             text = _recover(tree, url, md, text, reference, link_texts)
     if _words(text) < SHORT_BODY_WORDS:
         # The fast path reads one block; on a page whose article it missed, that block
@@ -225,11 +229,10 @@ def _extract(
         # Short bodies are rare and cheap to check: the full cascade (readability,
         # justext) gets a say, and a body at least twice as long wins (less its link
         # lines, as in _recover).
-        ours = {_SPACES.sub(" ", line).strip() for line in text.split("\n")}
         if link_texts is None:
             link_texts = _link_texts(served)
         full = _drop_link_lines(
-            _body_text(tree, url, md, fast=False, precise=False), ours, link_texts
+            _body_text(tree, url, md, fast=False, precise=False), _lines(text), link_texts
         )
         if _words(full) >= 2 * _words(text):
             text = full
@@ -292,7 +295,7 @@ def _recover(
     link_texts: set[str],
 ) -> str:
     """The body when ours (``text``) is much shorter than trafilatura's own reading of
-    the page (``reference``).
+    the page (``reference``, less its link lines).
 
     First trafilatura's balanced mode on our cleaned page: when only its precision
     heuristics dropped the text, this keeps both the text and our chrome removal. If
@@ -302,13 +305,17 @@ def _recover(
     unless our own reading kept them: what precision heuristics and chrome rules rightly
     take out of an article is mostly links, and what they wrongly take is prose.
     """
-    ours = {_SPACES.sub(" ", line).strip() for line in text.split("\n")}
     balanced = _drop_link_lines(
-        _body_text(tree, url, md, fast=True, precise=False), ours, link_texts
+        _body_text(tree, url, md, fast=True, precise=False), _lines(text), link_texts
     )
     if _words(balanced) >= RECOVER_SHARE * _words(reference):
         return balanced
-    return _drop_link_lines(reference, ours, link_texts)
+    return reference
+
+
+def _lines(text: str) -> set[str]:
+    """``text``'s lines, whitespace collapsed: what a reading already holds."""
+    return {_SPACES.sub(" ", line).strip() for line in text.split("\n")}
 
 
 def _drop_link_lines(text: str, keep: set[str], link_texts: set[str]) -> str:

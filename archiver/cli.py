@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from archiver.extractors import ExtractorError
+from archiver.crawl.extractors import ExtractorError
 from archiver.storage import migrate
 from archiver.storage.errors import StorageError
 from archiver.storage.session import database_url, display_url, make_engine, unreachable
@@ -153,7 +153,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from archiver.spool import SpoolFormatError, replay
+    from archiver.crawl.spool import SpoolFormatError, replay
 
     url = database_url(args.database_url)
     status = 0
@@ -196,7 +196,7 @@ class _ProgressBar:
 
 
 def _reextract(args: argparse.Namespace) -> int:
-    from archiver.reextract import count_captures, reextract
+    from archiver.ops.reextract import count_captures, reextract
 
     url = database_url(args.database_url)
     bar = None

@@ -36,7 +36,7 @@ ARCHIVER_SPOOL_DIR = os.environ.get("ARCHIVER_SPOOL_DIR", "spool")
 
 #: Networks (CIDR, comma-separated) the crawl may connect to although the network policy
 #: refuses them by default (loopback, private, link-local, CGNAT, ...): an intranet
-#: deployment's own publishers. See archiver/netpolicy.py.
+#: deployment's own publishers. See archiver/crawl/netpolicy.py.
 ARCHIVER_ALLOWED_NETWORKS = os.environ.get("ARCHIVER_ALLOWED_NETWORKS", "")
 
 #: Contact URL put in the user agent, so publishers can reach whoever runs the crawl.
@@ -103,24 +103,24 @@ REDIRECT_MAX_TIMES = 10
 #: Off: the network policy refuses long URLs with a fetch row, where Scrapy's
 #: UrlLengthMiddleware would drop them with a log line.
 URLLENGTH_LIMIT = 0
-#: Resolves names for connections and refuses private answers (archiver/netpolicy.py).
-TWISTED_DNS_RESOLVER = "archiver.netpolicy.PolicyResolver"
+#: Resolves names for connections and refuses private answers (archiver/crawl/netpolicy.py).
+TWISTED_DNS_RESOLVER = "archiver.crawl.netpolicy.PolicyResolver"
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "archiver.middlewares.BackoffRetryMiddleware": 550,
+    "archiver.crawl.middlewares.BackoffRetryMiddleware": 550,
     # After robots.txt (whose requests it checks too), before the retries see its
     # refusals and before any validator lookup; every redirect hop passes it again.
-    "archiver.netpolicy.NetworkPolicyMiddleware": 570,
-    "archiver.middlewares.ConditionalRequestMiddleware": 580,
+    "archiver.crawl.netpolicy.NetworkPolicyMiddleware": 570,
+    "archiver.crawl.middlewares.ConditionalRequestMiddleware": 580,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "archiver.middlewares.HeadMetaRefreshMiddleware": 580,
-    "archiver.middlewares.DeferredDecompressionMiddleware": 590,
+    "archiver.crawl.middlewares.HeadMetaRefreshMiddleware": 580,
+    "archiver.crawl.middlewares.DeferredDecompressionMiddleware": 590,
 }
 #: Items are processed concurrently across responses anyway; a callback yields one Fetch,
 #: and Scrapy starts CONCURRENT_ITEMS tasks per response (100 by default).
 CONCURRENT_ITEMS = 16
 ITEM_PIPELINES = {
-    "archiver.pipelines.ArchivePipeline": 300,
+    "archiver.crawl.pipelines.ArchivePipeline": 300,
 }

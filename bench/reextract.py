@@ -3,7 +3,7 @@
 Builds an archive of 1,000+ versions whose raw captures are the dev-set pages
 (``../shared/devset/html``, each page made distinct per copy by a comment, as a real
 archive holds distinct bodies), all read by an "older extractor", then times
-:func:`archiver.reextract.reextract` re-reading every capture with the built-in extractor
+:func:`archiver.ops.reextract.reextract` re-reading every capture with the built-in extractor
 (worker pool, batches committed to the database). In the same run it times one process
 doing ``trafilatura.bare_extraction(html, with_metadata=True)`` over the same pages (the
 baseline of ``bench/crawl.py``) and our own ``extract`` in one process, and prints them
@@ -133,8 +133,8 @@ def main() -> int:
     if url is None:
         url, created = _fresh_postgres()
     try:
-        from archiver.extractors import Readers
-        from archiver.reextract import reextract
+        from archiver.crawl.extractors import Readers
+        from archiver.ops.reextract import reextract
         from archiver.storage.migrate import upgrade
 
         upgrade(url)

@@ -27,11 +27,11 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
-from archiver.feeds import parse_feed
+from archiver.crawl.feeds import parse_feed
 from archiver.items import Fetch
-from archiver.netpolicy import RequestRefused
-from archiver.sitemaps import parse_sitemap, sitemaps_from_robots
-from archiver.sources import Source, SourcesError, get_source
+from archiver.crawl.netpolicy import RequestRefused
+from archiver.crawl.sitemaps import parse_sitemap, sitemaps_from_robots
+from archiver.crawl.sources import Source, SourcesError, get_source
 from archiver.urls import normalise_url, same_site
 
 logger = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class NewsSpider(scrapy.Spider):
 
     @property
     def trusted_urls(self) -> list[str]:
-        """URLs the user named: their hosts may be private (see archiver/netpolicy.py)."""
+        """URLs the user named: their hosts may be private (see archiver/crawl/netpolicy.py)."""
         named = [*self.sitemap_urls, *self.feed_urls, *self.article_urls, *self.site_urls]
         for source in self.sources:
             named += [*source.sitemaps, *source.feeds, *source.start_pages, *source.urls]
@@ -258,7 +258,7 @@ class NewsSpider(scrapy.Spider):
                 "handle_httpstatus_list": HANDLED_STATUSES,
                 "archiver_kind": "article",
                 "archiver_origin": meta,
-                # Held to the source's domains across redirects (archiver/netpolicy.py).
+                # Held to the source's domains across redirects (archiver/crawl/netpolicy.py).
                 "archiver_source": source,
             },
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 from twisted.internet import defer
 
-from archiver.netpolicy import PolicyResolver
+from archiver.crawl.netpolicy import PolicyResolver
 
 
 class HostsResolver(PolicyResolver):

@@ -12,11 +12,11 @@ from scrapy.http import HtmlResponse, Request, XmlResponse
 from scrapy.utils.test import get_crawler
 
 from archiver.items import Fetch
-from archiver.middlewares import retry_after_seconds
-from archiver.pipelines import triage
+from archiver.crawl.middlewares import retry_after_seconds
+from archiver.crawl.pipelines import triage
 from archiver.spiders.news import NewsSpider, UsageError
 from archiver.storage.archive import Outcome
-from archiver.workers import BodyTooLarge, decode_body, process_page
+from archiver.crawl.workers import BodyTooLarge, decode_body, process_page
 from tests.crawl.test_listings import NEWS_SITEMAP
 
 
@@ -101,7 +101,7 @@ def test_retry_after():
 
 
 def _meta_refresh(body: bytes, content_type: str, **meta) -> Request | HtmlResponse:
-    from archiver.middlewares import HeadMetaRefreshMiddleware
+    from archiver.crawl.middlewares import HeadMetaRefreshMiddleware
 
     crawler = get_crawler(NewsSpider, {"METAREFRESH_MAXDELAY": 100})
     middleware = HeadMetaRefreshMiddleware.from_crawler(crawler)

@@ -11,8 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from archiver.feeds import parse_feed
-from archiver.sitemaps import parse_sitemap
+from archiver.crawl.feeds import parse_feed
+from archiver.crawl.sitemaps import parse_sitemap
 from archiver.urls import article_url
 from tests.crawl.mockserver import MockServer
 
@@ -162,7 +162,7 @@ def test_only_connectivity_errors_are_transient(pg_url: str):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from archiver.pipelines import is_transient
+    from archiver.crawl.pipelines import is_transient
     from archiver.storage.session import make_engine
 
     engine = make_engine(pg_url)

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from archiver.feeds import parse_feed
-from archiver.sitemaps import parse_sitemap, sitemaps_from_robots
-from archiver.sources import SourcesError, get_source, load_sources
+from archiver.crawl.feeds import parse_feed
+from archiver.crawl.sitemaps import parse_sitemap, sitemaps_from_robots
+from archiver.crawl.sources import SourcesError, get_source, load_sources
 from tests.crawl.mockserver import BILLION_LAUGHS
 
 NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>

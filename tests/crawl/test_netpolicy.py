@@ -153,14 +153,14 @@ def test_a_public_name_named_by_the_user_is_trusted_whatever_it_resolves_to(
     ("100.128.0.1", None), ("172.32.0.1", None),
 ])
 def test_address_rules(address, rule):
-    from archiver.netpolicy import address_rule
+    from archiver.crawl.netpolicy import address_rule
 
     found = address_rule(address)
     assert (found[0] if found else None) == rule
 
 
 def test_allow_list_widens_the_policy_and_bad_entries_are_named():
-    from archiver.netpolicy import AddressPolicy, PolicyError, parse_networks
+    from archiver.crawl.netpolicy import AddressPolicy, PolicyError, parse_networks
 
     policy = AddressPolicy(parse_networks("10.0.0.0/8, fd00::/8"))
     assert policy.refusal("10.20.30.40") is None and policy.refusal("fd00::5") is None
@@ -172,7 +172,7 @@ def test_allow_list_widens_the_policy_and_bad_entries_are_named():
 
 
 def test_trust_is_per_host_and_port_for_urls_and_any_port_for_domains():
-    from archiver.netpolicy import Trust
+    from archiver.crawl.netpolicy import Trust
 
     trust = Trust()
     trust.add_url("http://127.0.0.1:8000/sitemap.xml")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from archiver.extract import Article
-from archiver.extractors import DEFAULT_EXTRACTOR, ExtractorError, Reader, Readers, read_page
-from archiver.sources import SourcesError, load_sources
+from archiver.crawl.extractors import DEFAULT_EXTRACTOR, ExtractorError, Reader, Readers, read_page
+from archiver.crawl.sources import SourcesError, load_sources
 
 SOURCES = """
 [[source]]

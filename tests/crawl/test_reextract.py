@@ -7,8 +7,8 @@ import sys
 import threading
 from typing import Any
 
-from archiver.extractors import Readers
-from archiver.reextract import reextract
+from archiver.crawl.extractors import Readers
+from archiver.ops.reextract import reextract
 from tests.crawl.conftest import REPO
 from tests.crawl.mockserver import MockServer
 from tests.crawl.plugged import EXTRACTOR_VERSION

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from archiver.extractors import Readers
-from archiver.reextract import reextract
+from archiver.crawl.extractors import Readers
+from archiver.ops.reextract import reextract
 from archiver.storage import Outcome, archive, models
 from archiver.storage.raw import prune_kept_bodies
 

@@ -1,6 +1,6 @@
 """What runs in the extraction worker processes.
 
-Kept apart from :mod:`archiver.pipelines` so that a worker imports only extraction (not
+Kept apart from :mod:`archiver.crawl.pipelines` so that a worker imports only extraction (not
 Scrapy, Twisted or SQLAlchemy). The pipeline ships a page's bytes here, still gzipped
 as they came off the wire, and gets back the decoded body and an
 :class:`~archiver.extract.Article`: the reactor never inflates or parses HTML.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from archiver.extract import Article
 from archiver.extract.encoding import charset_from_content_type
-from archiver.extractors import Reader, read_page
+from archiver.crawl.extractors import Reader, read_page
 
 #: Content-Encodings a worker decodes itself (Scrapy decodes any other on the reactor).
 WORKER_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
@@ -178,7 +178,7 @@ def make_pool(workers: int) -> ProcessPoolExecutor:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload(["archiver.workers", "archiver.extract.core"])
+        context.set_forkserver_preload(["archiver.crawl.workers", "archiver.extract.core"])
     return ProcessPoolExecutor(
         max_workers=max(1, workers), mp_context=context, initializer=_init_worker
     )

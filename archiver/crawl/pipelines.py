@@ -2,7 +2,7 @@
 
 Thin by design: it decides what needs extraction, reads the page in a process pool with
 the configured extractor (``ARCHIVER_EXTRACTOR`` or the page's source's, see
-:mod:`archiver.extractors`), and hands fetch and article to
+:mod:`archiver.crawl.extractors`), and hands fetch and article to
 :func:`archiver.storage.archive.archive` on writer threads. When the article's current
 version was read by another extractor version, ``archive`` asks for a re-reading of that
 version's raw capture (:class:`~archiver.storage.archive.RereadNeeded`): the capture is
@@ -35,10 +35,10 @@ from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from archiver.extract import Article
-from archiver.extractors import Reader, Readers
+from archiver.crawl.extractors import Reader, Readers
 from archiver.items import Fetch
 from archiver.spiders.news import ENCODING_KEY, OUTCOME_KEY, REASON_KEY
-from archiver.spool import SpoolWriter
+from archiver.crawl.spool import SpoolWriter
 from archiver.urls import MAX_URL_LENGTH
 from archiver.storage.archive import (
     ArchiveResult,
@@ -52,7 +52,7 @@ from archiver.storage.archive import (
 from archiver.storage.errors import StorageError
 from archiver.storage.raw import load_capture, prune_kept_bodies
 from archiver.storage.session import check_database, make_engine, make_sessionmaker
-from archiver.workers import (
+from archiver.crawl.workers import (
     BodyTooLarge,
     PageResult,
     decode_body,

@@ -250,7 +250,7 @@ class AddressRefused(DNSLookupError):
 class PolicyResolver(CachingThreadedResolver):
     """Scrapy's caching resolver, refusing answers the address policy refuses.
 
-    Installed with ``TWISTED_DNS_RESOLVER = "archiver.netpolicy.PolicyResolver"``. Every
+    Installed with ``TWISTED_DNS_RESOLVER = "archiver.crawl.netpolicy.PolicyResolver"``. Every
     connection the HTTP download handler makes resolves its host through here (an IP
     literal too), and the address checked is the address connected to, cached or not:
     an answer that changes between the middleware's check and the connection is
@@ -335,7 +335,7 @@ class NetworkPolicyMiddleware:
             self.resolver.trust(self.trust.names())
         else:
             logger.warning(
-                "The DNS resolver is %s, not archiver.netpolicy.PolicyResolver: addresses "
+                "The DNS resolver is %s, not archiver.crawl.netpolicy.PolicyResolver: addresses "
                 "are checked before each request but not when connecting",
                 type(self.resolver).__name__,
             )

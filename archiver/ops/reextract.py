@@ -11,7 +11,7 @@ on archives of any size):
 
 Reading happens in the extraction worker pool (every core). Idempotent: a version already
 read by the running extractor is skipped (when the extractor says its version, see
-:func:`archiver.extractors.extractor_version_of`) or left as it is. Resumable: a run
+:func:`archiver.crawl.extractors.extractor_version_of`) or left as it is. Resumable: a run
 stopped with Ctrl-C keeps every committed batch, and the next run continues with what is
 left. Two runs at once never both rewrite a capture: each write locks the article row and
 checks that the reading it replaces is still the one it read. Kept ``not_article`` bodies
@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from archiver.extract import Article
-from archiver.extractors import Reader, Readers, extractor_version_of
+from archiver.crawl.extractors import Reader, Readers, extractor_version_of
 from archiver.storage import models
 from archiver.storage.archive import (
     content_fingerprint,
@@ -44,7 +44,7 @@ from archiver.storage.archive import (
 )
 from archiver.storage.session import check_database, make_engine
 from archiver.urls import site_domain
-from archiver.workers import PageResult, default_workers, make_pool, reread_capture
+from archiver.crawl.workers import PageResult, default_workers, make_pool, reread_capture
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def reextract(
         readers = Readers.from_settings(settings.ARCHIVER_EXTRACTOR, settings.ARCHIVER_SOURCES)
     readers.validate()
     if source is not None and source not in readers.sources:
-        from archiver.extractors import ExtractorError
+        from archiver.crawl.extractors import ExtractorError
 
         raise ExtractorError(f"no source named {source!r} in the sources file")
     engine = make_engine(database_url)

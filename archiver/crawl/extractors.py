@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver.extract.article import Article
-from archiver.sources import Source, SourcesError, load_sources
+from archiver.crawl.sources import Source, SourcesError, load_sources
 
 #: The built-in extractor, and the paths that name it.
 DEFAULT_EXTRACTOR = "archiver.extract:extract"

@@ -24,7 +24,7 @@ from scrapy.http import HtmlResponse, Request, Response
 from sqlalchemy.exc import DBAPIError
 
 from archiver.urls import normalise_url
-from archiver.workers import WORKER_ENCODINGS, head_of_body
+from archiver.crawl.workers import WORKER_ENCODINGS, head_of_body
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Reading RSS 2.0, RSS 1.0 (RDF) and Atom feeds, safely (see :mod:`archiver.sitemaps`)."""
+"""Reading RSS 2.0, RSS 1.0 (RDF) and Atom feeds, safely (see :mod:`archiver.crawl.sitemaps`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from archiver.sitemaps import (
+from archiver.crawl.sitemaps import (
     _child_text,
     _local,
     maybe_gunzip,
@@ -77,7 +77,7 @@ def _atom_link(entry: etree._Element) -> str | None:
 
 
 def parse_feed(body: bytes, base_url: str | None = None, max_entries: int | None = None) -> Feed:
-    """Parse a feed; never raises on bad input (see :func:`archiver.sitemaps.parse_sitemap`).
+    """Parse a feed; never raises on bad input (see :func:`archiver.crawl.sitemaps.parse_sitemap`).
 
     Relative links are resolved against ``base_url``; at most ``max_entries`` entries are
     read, and past them a ``problem`` says so.

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from archiver.extract import Article
 from archiver.extract.encoding import charset_from_content_type
 from archiver.items import Fetch
-from archiver.storage import models
+from archiver.storage import history, models
 from archiver.storage.models import Outcome
 from archiver.storage.raw import PackedBody, store_raw
 from archiver.storage.sanitize import clean_datetime, clean_json, clean_text
@@ -358,6 +358,10 @@ def _version(
                                  site_id=site_id), raw_id
         row = _lock_article(conn, Articles.c.url == url)
 
+    if now < row.last_changed_at:
+        # Written after a newer capture (a slow writer, a replayed spool): its place in
+        # history is at its own time, never as the current version.
+        return _late_capture(conn, row, fetch, article, fingerprint, now, raw)
     came_back = "the article came back after being gone" if row.gone_at is not None else None
     # Read after the lock, not joined into it: PostgreSQL re-checks a locked row that
     # another writer changed meanwhile against the join's older snapshot, and drops it.
@@ -406,6 +410,53 @@ def _version(
                             unverified=unverified)
     _touch(conn, row, now, gone_at=None, current_version=number,
            current_hash=fingerprint, last_changed_at=now)
+    if now < row.last_fetched_at:
+        # A later fetch, written first, found the previous content: it came back then.
+        restored = history.restore_previous(conn, row.id, current.id, row.current_version,
+                                            number, now, None)
+        if restored is not None:
+            _touch(conn, row, now, current_version=restored[0], current_hash=baseline,
+                   last_changed_at=restored[1])
+    return ArchiveResult(Outcome.NEW_VERSION, why, row.id, number, site_id=row.site_id), raw_id
+
+
+def _late_capture(
+    conn: Connection,
+    row: Any,
+    fetch: Fetch,
+    article: Article,
+    fingerprint: str,
+    now: datetime,
+    raw: PackedBody | None,
+) -> tuple[ArchiveResult, int | None]:
+    """A capture older than the current version (see :mod:`archiver.storage.history`)."""
+    gone = {} if row.gone_at is None or row.gone_at > now else {"gone_at": None}
+    before = history.version_at(conn, row.id, now)
+    if before is not None and before.content_hash == fingerprint:
+        _touch(conn, row, now, **gone)
+        return ArchiveResult(Outcome.UNCHANGED, "a late capture, the same as the version "
+                             "current at its time", row.id, before.version,
+                             site_id=row.site_id), None
+    after = history.version_after(conn, row.id, now)
+    if after.content_hash == fingerprint:
+        _touch(conn, row, now, **gone)
+        return ArchiveResult(Outcome.UNCHANGED, f"a late capture, an earlier sighting of "
+                             f"version {after.version} (captured at "
+                             f"{after.captured_at.isoformat()})", row.id, after.version,
+                             site_id=row.site_id), None
+    number = before.version + 1 if before is not None else 1
+    history.make_room(conn, row.id, number - 1)
+    # Compared with that version's stored reading: re-reading is for the current version.
+    unverified = before is not None and before.extractor_version != _extractor_version(article)
+    raw_id = _store_version(conn, row.id, number, fetch, article, fingerprint, now, raw,
+                            unverified=unverified)
+    first = {} if before is not None else {"first_seen_at": now}
+    _touch(conn, row, now, **gone, **first)
+    if before is not None:
+        history.restore_previous(conn, row.id, before.id, before.version, number, now,
+                                 after.captured_at)
+    why = (f"a late capture, placed in history before the version captured at "
+           f"{after.captured_at.isoformat()}")
     return ArchiveResult(Outcome.NEW_VERSION, why, row.id, number, site_id=row.site_id), raw_id
 
 
@@ -563,7 +614,8 @@ def _lock_article(conn: Connection, where: Any, *, missing_ok: bool = False) -> 
     """The article row matching ``where``, locked until the transaction ends."""
     result = conn.execute(
         select(Articles.c.id, Articles.c.current_version, Articles.c.current_hash,
-               Articles.c.last_fetched_at, Articles.c.gone_at, Articles.c.site_id)
+               Articles.c.last_fetched_at, Articles.c.gone_at, Articles.c.site_id,
+               Articles.c.last_changed_at)
         .where(where)
         .with_for_update()
     )

@@ -10,8 +10,9 @@
 
 Exit statuses: 0 success; 1 ``health`` found a flagged site (``db current``: the schema
 is behind); 2 one line on stderr: the database is unreachable or behind, or the
-extractor setting does not load; 130 ``reextract`` was interrupted (what it committed is
-kept: run it again to continue).
+extractor setting does not load; 65 ``replay`` set records aside (in ``FILE.rejects``,
+the rest loaded); 66 ``replay`` could not read a spool file; 130 ``reextract`` was
+interrupted (what it committed is kept: run it again to continue).
 
 The database is ``ARCHIVER_DATABASE_URL`` (default: ``archive.db`` in the working
 directory), or ``--database-url``.
@@ -152,22 +153,32 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(database_url(args.database_url))
 
 
+#: ``archiver replay``: some records were set aside in the rejects file (EX_DATAERR).
+EXIT_REPLAY_SET_ASIDE = 65
+#: ``archiver replay``: a spool file could not be read at all (EX_NOINPUT).
+EXIT_REPLAY_NO_INPUT = 66
+
+
 def _replay(args: argparse.Namespace) -> int:
-    from archiver.crawl.spool import SpoolFormatError, replay
+    from archiver.crawl.spool import replay
 
     url = database_url(args.database_url)
     status = 0
     for path in args.files:
         try:
             report = replay(path, url)
-        except (OSError, SpoolFormatError) as exc:
-            print(f"archiver: error: {exc}", file=sys.stderr)
-            status = 1
+        except OSError as exc:
+            print(f"archiver: error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+            status = max(status, EXIT_REPLAY_NO_INPUT)
             continue
-        print(
-            f"{path}: {report.records} spooled fetches, {report.written} archived, "
-            f"{report.already_archived} already in the archive"
-        )
+        line = (f"{path}: {report.records} spooled fetches: {report.loaded} loaded, "
+                f"{report.already_present} already present, {report.set_aside} set aside")
+        if report.set_aside:
+            line += f" (in {report.rejects_path}, with line numbers and reasons)"
+            status = max(status, EXIT_REPLAY_SET_ASIDE)
+        for old, new in sorted(report.runs_recreated.items()):
+            line += f"; crawl run {old} not in this database, recreated as run {new}"
+        print(line)
     return status
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -113,67 +113,226 @@ class SpoolFormatError(Exception):
     """A spool file line that cannot be read back."""
 
 
-def read_spool(path: str | Path) -> Iterator[SpooledFetch]:
-    """The records of a spool file, in order. A truncated last line (the process died
-    mid-write) is reported, not silently dropped."""
-    with open(path, encoding="utf-8") as f:
+@dataclass(slots=True)
+class SpoolLine:
+    """One line of a spool file: its record, or why it cannot be read."""
+
+    number: int
+    raw: bytes
+    record: SpooledFetch | None = None
+    error: str | None = None
+
+
+def _parse(line: bytes) -> SpooledFetch:
+    """A spool record from one line; ValueError (or KeyError, TypeError) says why not."""
+    from archiver.storage.models import Outcome
+
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"invalid UTF-8 at byte {exc.start}") from None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not a JSON record ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    if record.get("format") != SPOOL_FORMAT:
+        raise ValueError(f"unknown spool format {record.get('format')!r}")
+    data = record.get("fetch")
+    if not isinstance(data, dict):
+        raise ValueError("no fetch in the record")
+    for key in ("id", "url", "fetched_at"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise ValueError(f"the fetch has no {key}")
+    outcome = record.get("outcome")
+    if outcome is not None and outcome not in {o.value for o in Outcome}:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    crawl_run_id = record.get("crawl_run_id")
+    if crawl_run_id is not None and not isinstance(crawl_run_id, int):
+        raise ValueError(f"crawl_run_id is not a number: {crawl_run_id!r}")
+    article = record.get("article")
+    return SpooledFetch(
+        fetch=_fetch_from_dict(data),
+        article=Article.from_dict(article) if article else None,
+        outcome=outcome,
+        reason=record.get("reason"),
+        crawl_run_id=crawl_run_id,
+    )
+
+
+def read_lines(path: str | Path) -> Iterator[SpoolLine]:
+    """Every non-blank line of a spool file, read or with the reason it cannot be. A bad
+    line (garbled, invalid UTF-8, truncated by a crash mid-write) never hides the others."""
+    with open(path, "rb") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-                if record.get("format") != SPOOL_FORMAT:
-                    raise ValueError(f"unknown spool format {record.get('format')!r}")
-                article = record.get("article")
-                yield SpooledFetch(
-                    fetch=_fetch_from_dict(record["fetch"]),
-                    article=Article.from_dict(article) if article else None,
-                    outcome=record.get("outcome"),
-                    reason=record.get("reason"),
-                    crawl_run_id=record.get("crawl_run_id"),
-                )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise SpoolFormatError(f"{path}:{number}: unreadable spool record: {exc}") from exc
+                yield SpoolLine(number, line, record=_parse(line))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                yield SpoolLine(number, line, error=str(exc) or type(exc).__name__)
+
+
+def read_spool(path: str | Path) -> Iterator[SpooledFetch]:
+    """The records of a spool file, in order.
+
+    Raises:
+        SpoolFormatError: at the first line that cannot be read.
+    """
+    for line in read_lines(path):
+        if line.record is None:
+            raise SpoolFormatError(f"{path}:{line.number}: unreadable spool record: {line.error}")
+        yield line.record
 
 
 @dataclass(slots=True)
 class ReplayReport:
     records: int = 0
-    written: int = 0
-    already_archived: int = 0
+    #: Archived by this replay.
+    loaded: int = 0
+    #: Archived before (by the crawl, or an earlier replay): nothing written.
+    already_present: int = 0
+    #: Lines that could not be read or written, with their line numbers and reasons, in
+    #: :attr:`rejects_path`.
+    set_aside: int = 0
+    rejects_path: Path | None = None
+    #: Crawl runs of the spool that this database did not have: spool run id -> new id.
+    runs_recreated: dict[int, int] = field(default_factory=dict)
 
 
-def replay(path: str | Path, database_url: str | None = None) -> ReplayReport:
-    """Archive every fetch of a spool file. Idempotent: a fetch already archived (by
-    ``Fetch.id``) is counted and left alone, so replaying twice changes nothing.
+class _Rejects:
+    """The rejects file, made on the first rejected line: one JSON line per rejected spool
+    line, with its line number, the reason and the line as it was."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: Any = None
+
+    def add(self, line: SpoolLine, reason: str) -> None:
+        if self._file is None:
+            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        entry = {"line": line.number, "reason": reason,
+                 "raw": line.raw.rstrip(b"\n").decode("utf-8", "backslashreplace")}
+        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def rejects_path_for(path: str | Path) -> Path:
+    """Where the lines of spool file ``path`` that could not be loaded are set aside."""
+    return Path(f"{path}.rejects")
+
+
+def replay(
+    path: str | Path, database_url: str | None = None, rejects: str | Path | None = None
+) -> ReplayReport:
+    """Archive every fetch of a spool file that can be archived; set the others aside.
+
+    Idempotent: a fetch already archived (by ``Fetch.id``) is counted and left alone, so
+    replaying twice changes nothing. A line that cannot be read (garbled, invalid UTF-8,
+    unknown outcome, no fetch id, ...) or that the database refuses is written to the
+    rejects file (default: ``FILE.rejects``) with its line number and reason, and the
+    rest loads. A crawl run the database does not have (a spool from another database, or
+    a restored one) is recreated as a run of spider ``replay`` naming the spool's run id.
 
     Raises:
-        StorageError: the database is unreachable or its schema is missing.
-        SpoolFormatError: a record cannot be read (records before it are archived).
+        StorageError: the database is unreachable, its schema is missing, or it went away
+            during the replay (what was loaded stays loaded; replay again).
+        OSError: the spool file cannot be read, or the rejects file written.
     """
-    from archiver.storage.archive import Outcome, archive
-    from archiver.storage.session import check_database, make_engine, make_sessionmaker
+    from sqlalchemy.exc import DBAPIError
 
+    from archiver.crawl.pipelines import is_transient
+    from archiver.storage.archive import Outcome, archive
+    from archiver.storage.session import (
+        check_database, make_engine, make_sessionmaker, unreachable,
+    )
+
+    report = ReplayReport(rejects_path=Path(rejects) if rejects else rejects_path_for(path))
+    set_aside = _Rejects(report.rejects_path)
     engine = make_engine(database_url)
     try:
         check_database(engine)
         Session = make_sessionmaker(engine)
-        report = ReplayReport()
-        for record in read_spool(path):
+        runs = _RunMap(Session, str(Path(path).resolve()), report.runs_recreated)
+        for line in read_lines(path):
             report.records += 1
-            with Session() as session:
-                result = archive(
-                    session,
-                    record.fetch,
-                    record.article,
-                    crawl_run_id=record.crawl_run_id,
-                    outcome=Outcome(record.outcome) if record.outcome else None,
-                    reason=record.reason,
-                )
+            record = line.record
+            if record is None:
+                set_aside.add(line, line.error or "unreadable")
+                report.set_aside += 1
+                continue
+            try:
+                with Session() as session:
+                    result = archive(
+                        session,
+                        record.fetch,
+                        record.article,
+                        crawl_run_id=runs.get(record.crawl_run_id),
+                        outcome=Outcome(record.outcome) if record.outcome else None,
+                        reason=record.reason,
+                    )
+            except DBAPIError as exc:
+                if is_transient(exc):
+                    raise unreachable(engine.url.render_as_string(hide_password=False),
+                                      exc) from exc
+                first = str(exc.orig or exc).strip().splitlines()
+                set_aside.add(line, "the database refused it: "
+                              + (first[0] if first else type(exc).__name__))
+                report.set_aside += 1
+                continue
+            except ValueError as exc:  # an outcome the versioning rule decides, ...
+                set_aside.add(line, f"cannot be archived: {exc}")
+                report.set_aside += 1
+                continue
             if result.duplicate:
-                report.already_archived += 1
+                report.already_present += 1
             else:
-                report.written += 1
+                report.loaded += 1
         return report
     finally:
+        set_aside.close()
         engine.dispose()
+
+
+class _RunMap:
+    """The crawl run each spooled fetch belongs to in this database."""
+
+    def __init__(self, sessions: Any, path: str, recreated: dict[int, int]) -> None:
+        self.sessions = sessions
+        self.path = path
+        self.recreated = recreated
+        self.known: dict[int, int] = {}
+
+    def get(self, run_id: int | None) -> int | None:
+        if run_id is None:
+            return None
+        if run_id in self.known:
+            return self.known[run_id]
+        from sqlalchemy import select
+
+        from archiver.storage import models
+        from archiver.storage.archive import finish_crawl_run, start_crawl_run
+
+        with self.sessions() as session:
+            if session.get(models.CrawlRun, run_id) is not None:
+                self.known[run_id] = run_id
+                return run_id
+            # Replayed before: the run recreated then (few rows; args is JSON).
+            for row in session.execute(select(models.CrawlRun.id, models.CrawlRun.args)
+                                       .where(models.CrawlRun.spider == "replay")):
+                if (row.args.get("spool_crawl_run_id"), row.args.get("spool")) == (
+                        run_id, self.path):
+                    self.known[run_id] = row.id
+                    return row.id
+            session.rollback()
+            new_id = start_crawl_run(session, "replay", {"spool": self.path,
+                                                         "spool_crawl_run_id": run_id})
+            finish_crawl_run(session, new_id, "replayed",
+                             {"note": f"crawl run {run_id} of another database, "
+                                      f"recreated to load {self.path}"})
+        self.recreated[run_id] = self.known[run_id] = new_id
+        return new_id

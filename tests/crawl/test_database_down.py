@@ -76,12 +76,12 @@ def test_database_stopped_mid_crawl_then_replayed(server: MockServer, pg_url, tm
     # Every fetched page is in the archive now: written during the crawl or replayed.
     assert archive.scalar("SELECT count(*) FROM fetches") == fetched
     spooled = int(re.search(r"(\d+) spooled fetches", first).group(1))
-    assert f"{spooled} archived, 0 already" in first
+    assert f"{spooled} loaded, 0 already present, 0 set aside" in first
     counts = (archive.scalar("SELECT count(*) FROM fetches"),
               archive.scalar("SELECT count(*) FROM versions"),
               archive.scalar("SELECT count(*) FROM articles"))
     second = replay()
-    assert f"0 archived, {spooled} already in the archive" in second
+    assert f"0 loaded, {spooled} already present, 0 set aside" in second
     assert counts == (archive.scalar("SELECT count(*) FROM fetches"),
                       archive.scalar("SELECT count(*) FROM versions"),
                       archive.scalar("SELECT count(*) FROM articles"))

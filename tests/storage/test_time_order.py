@@ -68,7 +68,7 @@ def test_older_spool_replayed_after_a_newer_crawl(db_url: str, tmp_path) -> None
         with make_sessionmaker(engine)() as session:
             archive(session, make_fetch(at=20), make_article(BODY_B))  # the next crawl
             report = replay(tmp_path / "old.jsonl", db_url)
-            assert report.written == 1
+            assert report.loaded == 1
             assert history(session) == [(1, "A", 10), (2, "B", 20)]
             assert fetch_versions(session) == [(10, "new_version", 1), (20, "new_article", 2)]
             # The next crawl finds B again: unchanged, no phantom edit.

@@ -1,0 +1,103 @@
+"""`archiver replay` loads everything that can be loaded and sets the rest aside."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archiver.cli import EXIT_REPLAY_NO_INPUT, EXIT_REPLAY_SET_ASIDE, main
+from archiver.crawl.spool import SpoolWriter, replay
+from archiver.storage import models
+
+from .helpers import BODY_A, BODY_B, make_article, make_fetch
+
+OTHER = "https://www.example-news.com/city/tram-lines"
+
+
+def _spool_with_bad_lines(path: Path) -> list[int]:
+    """A spool of a crawl run this database never had: good records among bad lines.
+    Returns the line numbers of the bad lines."""
+    spool = SpoolWriter(path)
+    spool.write(make_fetch(at=0), make_article(BODY_A), crawl_run_id=4242)
+    spool.close()
+    good = path.read_bytes().splitlines()[0]
+    record = json.loads(good)
+
+    def variant(**changes: object) -> bytes:
+        data = json.loads(good)
+        data.update(changes)
+        return json.dumps(data).encode()
+
+    no_id = json.loads(good)
+    del no_id["fetch"]["id"]
+    lines = [
+        good,                                           # 1: loads
+        b'{"format": 1, "fetch": {"id": "x", "url"',    # 2: garbled (cut mid-write)
+        good.replace(b"night-buses", b"night-\xff"),    # 3: invalid UTF-8
+        variant(outcome="exploded"),                    # 4: unknown outcome
+        json.dumps(no_id).encode(),                     # 5: no fetch id
+        b"",                                            # blank: ignored
+        variant(outcome="new_version"),                 # 7: decided by the rule
+    ]
+    other = SpoolWriter(path.with_suffix(".tmp"))
+    other.write(make_fetch(OTHER, at=5), make_article(BODY_B, canonical_url=OTHER),
+                crawl_run_id=4242)
+    other.close()
+    lines.append(path.with_suffix(".tmp").read_bytes().strip())  # 8: loads
+    assert record["crawl_run_id"] == 4242
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return [2, 3, 4, 5, 7]
+
+
+def test_bad_records_are_set_aside_and_the_rest_loads(db_url: str, session: Session,
+                                                       tmp_path: Path) -> None:
+    path = tmp_path / "news-run4242.jsonl"
+    bad = _spool_with_bad_lines(path)
+    report = replay(path, db_url)
+    assert (report.records, report.loaded, report.already_present, report.set_aside) == (
+        7, 2, 0, 5)
+    rejects = [json.loads(l) for l in report.rejects_path.read_text().splitlines()]
+    assert [r["line"] for r in rejects] == bad
+    reasons = [r["reason"] for r in rejects]
+    assert reasons[0].startswith("not a JSON record")
+    assert reasons[1].startswith("invalid UTF-8")
+    assert reasons[2] == "unknown outcome 'exploded'"
+    assert reasons[3] == "the fetch has no id"
+    assert "decided by the versioning rule" in reasons[4]
+    assert "\\xff" in rejects[1]["raw"]  # the line as it was, bytes shown
+    # The crawl run came from another database: recreated, and the fetches point at it.
+    new_run = report.runs_recreated[4242]
+    run = session.get(models.CrawlRun, new_run)
+    assert run.spider == "replay" and run.args["spool_crawl_run_id"] == 4242
+    assert session.scalars(select(models.Fetch.crawl_run_id)).all() == [new_run, new_run]
+    session.rollback()
+
+    again = replay(path, db_url)
+    assert (again.loaded, again.already_present, again.set_aside) == (0, 2, 5)
+    assert again.runs_recreated == {}  # mapped to the run recreated the first time
+    assert session.scalar(select(models.Fetch.id).where(models.Fetch.url == OTHER))
+
+
+def test_replay_command_says_what_was_set_aside(sqlite_url: str, tmp_path: Path,
+                                                capsys) -> None:  # noqa: ANN001
+    path = tmp_path / "news-run4242.jsonl"
+    _spool_with_bad_lines(path)
+    assert main(["--database-url", sqlite_url, "replay", str(path)]) == EXIT_REPLAY_SET_ASIDE
+    out = capsys.readouterr().out
+    assert "7 spooled fetches: 2 loaded, 0 already present, 5 set aside" in out
+    assert f"in {path}.rejects" in out and "recreated as run" in out
+    missing = tmp_path / "missing.jsonl"
+    assert main(["--database-url", sqlite_url, "replay", str(missing)]) == EXIT_REPLAY_NO_INPUT
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_clean_spool_exits_0(sqlite_url: str, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    spool = SpoolWriter(tmp_path / "clean.jsonl")
+    spool.write(make_fetch(at=0), make_article(BODY_A))
+    spool.close()
+    assert main(["--database-url", sqlite_url, "replay", str(spool.path)]) == 0
+    assert "1 loaded, 0 already present, 0 set aside" in capsys.readouterr().out
+    assert not Path(f"{spool.path}.rejects").exists()

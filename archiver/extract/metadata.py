@@ -28,6 +28,8 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
+from archiver.urls import normalise_url
+
 logger = logging.getLogger(__name__)
 
 _ARTICLE_TYPES = frozenset(
@@ -1033,13 +1035,12 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
         or meta.get("twitter:image") or meta.get("twitter:image:src")
     md.image = urljoin(url, image) if (image and url) else image
 
-    canonical = None
-    for link in root.iter("link"):
-        if (link.get("rel") or "").lower() == "canonical" and link.get("href"):
-            canonical = link.get("href").strip()
-            break
-    canonical = canonical or meta.get("og:url") or url
-    md.canonical_url = urljoin(url, canonical) if (canonical and url) else canonical
+    md.canonical_url, problem = _canonical(root, meta, art, url)
+    if problem:
+        md.extra["canonical_problem"] = problem
+    if any("prev" in (link.get("rel") or "").lower().split() for link in root.iter("link")):
+        # A later page of a multi-page article: its canonical (often page 1) is no claim.
+        md.extra["rel_prev"] = True
 
     section = _first_str(art.get("articleSection")) or meta.get("article:section")
     keywords = art.get("keywords") or meta.get("keywords") or meta.get("news_keywords")
@@ -1051,6 +1052,68 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
     if tags:
         md.extra["tags"] = tags
     return md
+
+
+def _absolute(value: str, url: str | None) -> str | None:
+    """``value`` resolved against the page; None when it cannot be (a malformed URL)."""
+    value = value.strip()
+    try:
+        return urljoin(url, value) if url else value
+    except ValueError:  # "http://[::1" and friends
+        return None
+
+
+def _same_url(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a == b
+    try:
+        return normalise_url(a).rstrip("/") == normalise_url(b).rstrip("/")
+    except ValueError:  # a port out of range
+        return a == b
+
+
+def _canonical(
+    root: HtmlElement, meta: dict[str, str], art: dict[str, Any], url: str | None
+) -> tuple[str | None, str | None]:
+    """The URL the page claims to be, and what was wrong with its claims.
+
+    One rule when the sources disagree: ``<link rel=canonical>`` (the tag made for this),
+    then ``og:url``, then the JSON-LD article's ``mainEntityOfPage`` and ``url``; the
+    first source present wins and a disagreeing later one is only noted. Several
+    ``<link rel=canonical>`` naming different URLs cancel each other: none is used. A
+    relative claim resolves against the page. Whether the claim is *believed* is decided
+    at archiving time (``archiver/storage/identity.py``); without one, the page's own URL.
+    """
+    links = []
+    for link in root.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            links.append(link.get("href") or "")
+    main = art.get("mainEntityOfPage")
+    main = main.get("@id") if isinstance(main, dict) else main
+    sources = [
+        ("og:url", meta.get("og:url")),
+        ("JSON-LD mainEntityOfPage", main if isinstance(main, str) else None),
+        ("JSON-LD url", _first_str(art.get("url"))),
+    ]
+    resolved_links = list(dict.fromkeys(_absolute(h, url) for h in links))
+    if len(resolved_links) > 1:
+        return url, f"{len(links)} <link rel=canonical> name different URLs; none is used"
+    chosen: tuple[str, str | None] | None = (
+        ("<link rel=canonical>", resolved_links[0]) if resolved_links else None)
+    notes = []
+    for name, value in sources:
+        if not value or not value.strip():
+            continue
+        absolute = _absolute(value, url)
+        if chosen is None:
+            chosen = (name, absolute)
+        elif not _same_url(absolute, chosen[1]):
+            notes.append(f"{name} names another URL ({chosen[0]} wins)")
+    if chosen is None:
+        return url, None
+    if chosen[1] is None:
+        return url, f"{chosen[0]} is malformed; none is used"
+    return chosen[1], "; ".join(notes) or None
 
 
 def _agency_named(art: dict[str, Any], metas: dict[str, list[str]]) -> bool:

@@ -8,6 +8,7 @@ its normalised title, authors, body text and published date.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 from archiver.extract import Article
 from archiver.extract.encoding import charset_from_content_type
 from archiver.items import Fetch
-from archiver.storage import history, models
+from archiver.storage import history, identity, models
 from archiver.storage.models import Outcome
 from archiver.storage.raw import PackedBody, store_raw
 from archiver.storage.sanitize import clean_datetime, clean_json, clean_text
@@ -310,7 +311,14 @@ def _decide(
             raw_id = _store_raw(conn, fetch, raw, now)
         return ArchiveResult(Outcome.NOT_ARTICLE, why, None, None), raw_id
 
-    return _version(conn, fetch, article, now, raw, options)
+    # Which article the page is: its canonical is a claim checked in identity.py.
+    ident = identity.choose(conn, fetch.final_url or fetch.url, article,
+                            fetch.meta.get("listed_in"))
+    result, raw_id = _version(conn, fetch, article, now, raw, options, url=ident.url)
+    if ident.reason:
+        why = "; ".join(filter(None, [ident.reason, result.reason]))
+        result = dataclasses.replace(result, reason=why)
+    return result, raw_id
 
 
 def _store_raw(conn: Connection, fetch: Fetch, raw: PackedBody | None, now: datetime) -> int:
@@ -331,8 +339,9 @@ def _version(
     now: datetime,
     raw: PackedBody | None,
     options: _Options,
+    *,
+    url: str,
 ) -> tuple[ArchiveResult, int | None]:
-    url = article_url(fetch.final_url or fetch.url, article.canonical_url)
     fingerprint = content_fingerprint(article)
 
     row = _lock_article(conn, Articles.c.url == url, missing_ok=True)

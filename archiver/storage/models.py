@@ -89,6 +89,11 @@ class Article(Base):
     current_version: Mapped[int]
     #: The content fingerprint of the current version; compared under a row lock.
     current_hash: Mapped[str] = mapped_column(String(64))
+    #: When the revisit crawl should fetch the article again (archiver/revisit.py);
+    #: NULL: no longer followed.
+    next_visit_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: A revisit crawl claimed the article until then (archiver/storage/schedule.py).
+    claimed_until: Mapped[datetime | None]
 
     site: Mapped[Site] = relationship()
 

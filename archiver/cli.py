@@ -7,9 +7,11 @@
     archiver replay FILE...  archive what a crawl spooled while the database was down
     archiver reextract       re-read stored captures with the running extractor
     archiver health          extraction health per site (exit 1 while a site is flagged)
+    archiver identity        articles whose versions came from unrelated pages (--fix: split)
 
 Exit statuses: 0 success; 1 ``health`` found a flagged site (``db current``: the schema
-is behind); 2 one line on stderr: the database is unreachable or behind, or the
+is behind; ``identity --check``: mixed articles found; ``identity --fix``: some could not
+be split); 2 one line on stderr: the database is unreachable or behind, or the
 extractor setting does not load; 65 ``replay`` set records aside (in ``FILE.rejects``,
 the rest loaded); 66 ``replay`` could not read a spool file; 130 ``reextract`` was
 interrupted (what it committed is kept: run it again to continue).
@@ -146,6 +148,18 @@ def _add_extra_commands(commands: argparse._SubParsersAction) -> None:
     health.add_argument("--json", action="store_true", help="print the figures as JSON")
     health.set_defaults(handler=_health)
 
+    ident = commands.add_parser(
+        "identity",
+        help="list articles whose versions came from different pages with unrelated texts",
+    )
+    mode = ident.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="list them (the default)")
+    mode.add_argument("--fix", action="store_true",
+                      help="split each into articles under its pages' URLs, keeping every "
+                           "version and fetch (one transaction per article)")
+    ident.add_argument("--json", action="store_true", help="print the report as JSON")
+    ident.set_defaults(handler=_identity)
+
 
 def _demo(args: argparse.Namespace) -> int:
     from archiver.demo.runner import main as run_demo
@@ -262,6 +276,31 @@ def _health(args: argparse.Namespace) -> int:
             print(f"{h.site}: {state} (latest crawl run {fig['recent_crawl_run_id']}: "
                   f"{fig['recent_pages']} pages, baseline {fig['baseline_pages'] or 0})")
     return 1 if any(h.flagged for h in sites) else 0
+
+
+def _identity(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from archiver.storage.identity import check_identity
+
+    report = check_identity(database_url(args.database_url), fix=args.fix)
+    if args.json:
+        print(json.dumps({"mixed": [asdict(m) for m in report.mixed],
+                          "fixed": [asdict(f) for f in report.fixed]}, indent=2))
+    else:
+        for m in report.mixed:
+            pages = ", ".join(f"{p} (versions {', '.join(map(str, v))})"
+                              for p, v in m.pages.items())
+            print(f"article {m.article_id} {m.url}: versions from unrelated pages: {pages}")
+        for f in report.fixed:
+            print(f"article {f.article_id} split: {', '.join(f.new_urls) or 'nothing moved'}"
+                  + (f"; left in place (already archived): {', '.join(f.left)}"
+                     if f.left else ""))
+        print(f"{len(report.mixed)} mixed articles" + (
+            f", {len(report.fixed)} split" if args.fix else ""))
+    if args.fix:
+        return 1 if report.left else 0
+    return 1 if report.mixed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

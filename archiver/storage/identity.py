@@ -454,3 +454,36 @@ def _renumber(conn: Connection, article_id: int, remaining: list[_Version]) -> N
         conn.execute(update(Articles).where(Articles.c.id == article_id).values(
             current_version=last.version, current_hash=last.content_hash,
             last_changed_at=last.captured_at))
+
+
+@dataclass(slots=True)
+class IdentityReport:
+    """What ``archiver identity`` found, and what ``--fix`` did about it."""
+
+    mixed: list[Mixed]
+    fixed: list[SplitResult] = field(default_factory=list)
+
+    @property
+    def left(self) -> list[str]:
+        """Page URLs whose versions stayed put (already another article)."""
+        return [url for result in self.fixed for url in result.left]
+
+
+def check_identity(database_url: str | None = None, *, fix: bool = False) -> IdentityReport:
+    """Articles whose versions came from different pages with unrelated texts; with
+    ``fix``, each split (:func:`split`) in a transaction of its own, so an interruption
+    keeps what was done and a second run finds only what is left."""
+    from archiver.storage.session import check_database, make_engine
+
+    engine = make_engine(database_url)
+    try:
+        check_database(engine)
+        with engine.connect() as conn:
+            report = IdentityReport(list(find_mixed(conn)))
+        if fix:
+            for mixed in report.mixed:
+                with engine.begin() as conn:  # one transaction per article
+                    report.fixed.append(split(conn, mixed.article_id))
+        return report
+    finally:
+        engine.dispose()

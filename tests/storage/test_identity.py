@@ -243,3 +243,25 @@ def test_check_and_fix_split_what_a_believed_root_merged(
         assert archive(session, make_fetch(page_url(i), at=50 + i),
                        story(i, SITE)).outcome is Outcome.UNCHANGED
     assert counts(session) == (4, 8)
+
+
+def test_identity_command_checks_then_fixes(
+    session: Session, db_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from archiver.cli import main
+
+    with monkeypatch.context() as m:
+        old_rule(m)
+        for i in range(2):
+            archive(session, make_fetch(page_url(i), at=i), story(i, f"{SITE}/news/"))
+    assert counts(session) == (1, 2)
+    assert main(["--database-url", db_url, "identity", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "article 1 https://www.example-news.com/news/: versions from unrelated pages" in out
+    assert f"{page_url(1)} (versions 2)" in out and out.endswith("1 mixed articles\n")
+    assert main(["--database-url", db_url, "identity", "--fix"]) == 0
+    assert "1 mixed articles, 1 split" in capsys.readouterr().out
+    assert counts(session) == (2, 2)
+    assert main(["--database-url", db_url, "identity", "--json"]) == 0
+    assert '"mixed": []' in capsys.readouterr().out

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from archiver.extract import Article
 from archiver.extract.encoding import charset_from_content_type
 from archiver.items import Fetch
-from archiver.storage import history, identity, models
+from archiver.revisit import RevisitConfig
+from archiver.storage import history, identity, models, schedule
 from archiver.storage.models import Outcome
 from archiver.storage.raw import PackedBody, store_raw
 from archiver.storage.sanitize import clean_datetime, clean_json, clean_text
@@ -133,6 +134,7 @@ def archive(
     keep_body: bool = False,
     reread: Reread | None = None,
     can_reread: bool = False,
+    revisit: RevisitConfig | None = None,
 ) -> ArchiveResult:
     """Archive one fetch, and a new version of its article if the article changed.
 
@@ -166,6 +168,7 @@ def archive(
         reread: the running extractor's re-reading of the current version's capture.
         can_reread: raise :class:`RereadNeeded` (writing nothing) when a re-reading is
             needed and ``reread`` is not it; else compare with the stored reading.
+        revisit: the revisit policy's configuration for the article's next visit.
 
     Returns:
         What was done, as an :class:`ArchiveResult`.
@@ -175,7 +178,7 @@ def archive(
             # Core statements on the session's connection: no unit of work to keep.
             conn = session.connection()
             return _archive(conn, fetch, article, crawl_run_id, outcome, reason, raw,
-                            _Options(keep_body, reread, can_reread))
+                            _Options(keep_body, reread, can_reread, revisit))
     except _AlreadyArchived:
         pass  # rolled back: the first write of this fetch stands
     with session.begin():
@@ -192,6 +195,7 @@ class _Options:
     keep_body: bool = False
     reread: Reread | None = None
     can_reread: bool = False
+    revisit: RevisitConfig | None = None
 
 
 class _AlreadyArchived(Exception):
@@ -256,6 +260,12 @@ def _archive(
     )
     if inserted is None:
         raise _AlreadyArchived(fetch.id)
+    # Every fetch of an archived article, whatever its outcome, sets its next visit.
+    known = result.article_id
+    if known is None and kind == "article":
+        known = _known_article(conn, fetch)  # an error or refusal on a revisit
+    if known is not None:
+        schedule.after_fetch(conn, known, now, options.revisit)
     return result
 
 
@@ -294,7 +304,10 @@ def _decide(
         version = site_id = None
         if known is not None:
             row = _lock_article(conn, Articles.c.id == known)
-            _touch(conn, row, now, gone_at=row.gone_at)
+            # A gone article that answers again is back, even with a 304 (not a late
+            # replayed answer from before it went).
+            back = row.gone_at is not None and row.gone_at <= now
+            _touch(conn, row, now, gone_at=None if back else row.gone_at)
             version, site_id = row.current_version, row.site_id
         why = reason or "HTTP 304: not modified since the last fetch"
         return ArchiveResult(Outcome.NOT_MODIFIED, why, known, version, site_id=site_id), None

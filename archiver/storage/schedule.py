@@ -1,0 +1,166 @@
+"""Revisit scheduling in the database: set each article's next visit, and claim due ones.
+
+After every fetch of an article, whatever its outcome, :func:`after_fetch` runs in the
+archiving transaction and stores ``articles.next_visit_at`` from the revisit policy
+(archiver/revisit.py) fed with the article's fetch log. Revisit crawls take due articles
+with :func:`claim`, which leases them so that two crawls never fetch the same article.
+
+Clocks: fetch times come from the crawling machine, due times are compared with the
+database's clock. So the policy's answer is stored as an *interval* added to the
+database's clock, clamped to ``[min_interval, max_interval]`` of the policy: a crawler
+whose clock is skewed can make an article neither due again at once (forever) nor
+pushed out of reach (never).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, and_, or_, select, text, update
+
+from archiver.revisit import RevisitConfig
+from archiver.storage import models
+
+Articles = models.Article.__table__
+Fetches = models.Fetch.__table__
+Versions = models.Version.__table__
+Sites = models.Site.__table__
+
+#: Outcomes of a fetch that made a version: "changed" in the policy's terms.
+_CHANGED = (models.Outcome.NEW_ARTICLE.value, models.Outcome.NEW_VERSION.value)
+#: How many fetches a gone article gets after it went, and how far apart: then dropped.
+GONE_CHECKS = (timedelta(days=1), timedelta(days=3), timedelta(days=7))
+#: How long a claim holds if the crawl that made it dies.
+DEFAULT_LEASE = timedelta(hours=1)
+
+
+def db_now(conn: Connection) -> datetime:
+    """The database's clock, timezone-aware (UTC)."""
+    if conn.dialect.name == "postgresql":
+        value = conn.scalar(text("SELECT now()"))
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+    value = conn.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def after_fetch(
+    conn: Connection, article_id: int, fetched_at: datetime, config: RevisitConfig | None = None
+) -> datetime | None:
+    """Store the article's next visit after a fetch (in the caller's transaction, with
+    the article row locked by it or not: the update is one statement), release its claim,
+    and return the time stored (None: no longer followed)."""
+    config = config or RevisitConfig()
+    row = conn.execute(
+        select(Articles.c.gone_at, Versions.c.published_at)
+        .select_from(Articles)
+        .outerjoin(
+            Versions,
+            and_(
+                Versions.c.article_id == Articles.c.id,
+                Versions.c.version == Articles.c.current_version,
+            ),
+        )
+        .where(Articles.c.id == article_id)
+    ).first()
+    if row is None:
+        return None
+    history = conn.execute(
+        select(Fetches.c.fetched_at, Fetches.c.outcome)
+        .where(Fetches.c.article_id == article_id)
+        .order_by(Fetches.c.fetched_at, Fetches.c.id)
+    ).all()
+    # A crawler clock ahead of the database's would make the article look older than it
+    # is (and dropped): no time from the future counts.
+    now = db_now(conn)
+    visits = [(min(f.fetched_at, now), f.outcome in _CHANGED) for f in history]
+    if not visits or visits[-1][0] < min(fetched_at, now):
+        visits.append((min(fetched_at, now), False))
+    visits.sort(key=lambda v: v[0])
+    last = visits[-1][0]
+    published_at = None if row.published_at is None else min(row.published_at, now)
+    if row.gone_at is not None:
+        checks = sum(
+            1
+            for f in history
+            if f.outcome == models.Outcome.GONE.value and f.fetched_at >= row.gone_at
+        )
+        interval = GONE_CHECKS[checks - 1] if 0 < checks <= len(GONE_CHECKS) else None
+    else:
+        nxt = config.next_visit(published_at, visits)
+        interval = None if nxt is None else nxt - last
+    due = None
+    if interval is not None:
+        interval = min(max(interval, config.min_interval), config.max_interval)
+        due = now + interval
+    conn.execute(
+        update(Articles)
+        .where(Articles.c.id == article_id)
+        .values(next_visit_at=due, claimed_until=None)
+    )
+    return due
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    url: str
+
+
+def claim(
+    conn: Connection,
+    *,
+    due_only: bool = True,
+    limit: int | None = None,
+    domains: Sequence[str] = (),
+    lease: timedelta = DEFAULT_LEASE,
+) -> list[Claimed]:
+    """Claim articles for a revisit crawl, oldest due first, and lease them.
+
+    ``due_only``: only articles whose next visit has come (else every article, the
+    unscheduled last). ``domains``: only these sites (``sites.domain``, without ``www.``).
+    Articles another crawl holds under an unexpired lease are skipped. The race: two
+    crawls claiming at once. On PostgreSQL the candidate rows are locked with ``FOR
+    UPDATE SKIP LOCKED`` (the other crawl takes the next ones instead of waiting) and the
+    lease is set in the same statement; on SQLite the statement runs under the write lock
+    every transaction takes (``BEGIN IMMEDIATE``), so claims are serialised. The caller
+    commits.
+    """
+    now = db_now(conn)
+    candidates = select(Articles.c.id).where(
+        or_(Articles.c.claimed_until.is_(None), Articles.c.claimed_until <= now)
+    )
+    if due_only:
+        candidates = candidates.where(Articles.c.next_visit_at <= now)
+    if domains:
+        site_ids = select(Sites.c.id).where(
+            Sites.c.domain.in_([d.lower().removeprefix("www.") for d in domains])
+        )
+        candidates = candidates.where(Articles.c.site_id.in_(site_ids))
+    candidates = candidates.order_by(
+        Articles.c.next_visit_at.is_(None), Articles.c.next_visit_at, Articles.c.id
+    )
+    if limit is not None:
+        candidates = candidates.limit(limit)
+    if conn.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    rows = conn.execute(
+        update(Articles)
+        .where(Articles.c.id.in_(candidates.scalar_subquery()))
+        .values(claimed_until=now + lease)
+        .returning(Articles.c.id, Articles.c.url, Articles.c.next_visit_at)
+    ).all()
+    # RETURNING does not keep the subquery's order.
+    far = datetime.max.replace(tzinfo=UTC)
+    rows.sort(key=lambda r: (r.next_visit_at or far, r.id))
+    return [Claimed(r.id, r.url) for r in rows]
+
+
+def release(conn: Connection, article_ids: Sequence[int]) -> None:
+    """Give claimed articles back (a crawl that stops before fetching them)."""
+    if article_ids:
+        conn.execute(
+            update(Articles).where(Articles.c.id.in_(list(article_ids))).values(claimed_until=None)
+        )

@@ -226,7 +226,8 @@ def _reextract(args: argparse.Namespace) -> int:
     url = database_url(args.database_url)
     bar = None
     if sys.stderr.isatty() and not args.json:
-        bar = _ProgressBar(count_captures(url, latest_only=args.latest_only))
+        bar = _ProgressBar(count_captures(url, site=args.site, since=args.since,
+                                          until=args.until, latest_only=args.latest_only))
     try:
         report = reextract(
             url, site=args.site, source=args.source, since=args.since, until=args.until,

@@ -191,19 +191,42 @@ def reextract(
     return report
 
 
-def count_captures(database_url: str | None = None, *, latest_only: bool = False) -> int:
-    """How many captures a run over the whole archive reads at most (for a progress bar)."""
+def count_captures(
+    database_url: str | None = None,
+    *,
+    site: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    latest_only: bool = False,
+) -> int:
+    """How many captures a run narrowed so reads at most (for a progress bar)."""
     engine = make_engine(database_url)
+    v = models.Version.__table__
+    a = models.Article.__table__
+    s = models.Site.__table__
+    f = models.Fetch.__table__
+    versions = (
+        select(func.count()).select_from(v.join(a, a.c.id == v.c.article_id)
+                                         .join(s, s.c.id == a.c.site_id))
+        .where(v.c.raw_capture_id.is_not(None))
+    )
+    kept = select(func.count()).select_from(f).where(*_KEPT(f))
+    if site is not None:
+        domain = site.removeprefix("www.")
+        versions = versions.where(s.c.domain == domain)
+        kept = kept.where(f.c.site_id == select(s.c.id).where(s.c.domain == domain)
+                          .scalar_subquery())
+    if latest_only:
+        versions = versions.where(v.c.version == a.c.current_version)
+    if since is not None:
+        versions = versions.where(v.c.captured_at >= since)
+        kept = kept.where(f.c.fetched_at >= since)
+    if until is not None:
+        versions = versions.where(v.c.captured_at < until)
+        kept = kept.where(f.c.fetched_at < until)
     try:
         with engine.connect() as conn:
-            v = models.Version.__table__
-            a = models.Article.__table__
-            f = models.Fetch.__table__
-            q = select(func.count()).select_from(v).where(v.c.raw_capture_id.is_not(None))
-            if latest_only:
-                q = q.join(a, a.c.id == v.c.article_id).where(v.c.version == a.c.current_version)
-            kept = select(func.count()).select_from(f).where(*_KEPT(f))
-            return (conn.scalar(q) or 0) + (conn.scalar(kept) or 0)
+            return (conn.scalar(versions) or 0) + (conn.scalar(kept) or 0)
     finally:
         engine.dispose()
 

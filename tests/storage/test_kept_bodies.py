@@ -95,3 +95,16 @@ def test_capture_that_no_longer_decompresses_is_an_error_and_changes_nothing(
                                      "FROM article_latest")).one()
         assert session.scalar(text("SELECT count(*) FROM readings")) == 0
     assert after == before
+
+
+def test_progress_total_counts_what_a_narrowed_run_reads(session: Session, db_url: str) -> None:
+    from archiver.ops.reextract import count_captures
+
+    for n, url in enumerate(["https://one.test/a", "https://two.test/b"]):
+        archive(session, make_fetch(url, at=n), make_article(canonical_url=url))
+    archive(session, make_fetch("https://one.test/c", at=5, body=b"<p>teaser</p>",
+                                meta=ARTICLE), None, keep_body=True)
+    assert count_captures(db_url) == 3
+    assert count_captures(db_url, site="one.test") == 2
+    assert count_captures(db_url, since=T0 + timedelta(minutes=1)) == 2
+    assert count_captures(db_url, until=T0 + timedelta(minutes=1), latest_only=True) == 1

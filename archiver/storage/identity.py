@@ -216,6 +216,7 @@ def choose(conn: Connection, page_url: str, article: Article,
                               later_page=bool(meta.get("rel_prev")))
     text = _text(article.title, article.text)
     kept = "; kept under the page URL"
+    _serialise(conn, url)
     if url != page:
         if _known_listing(conn, article.canonical_url or url, url):
             url, reason = page, f"canonical points at a listing of the site{kept}"
@@ -239,6 +240,14 @@ def choose(conn: Connection, page_url: str, article: Article,
     if isinstance(problem, str) and problem:
         reason = f"{problem}; {reason}" if reason else problem
     return Identity(url, reason, moved)
+
+
+def _serialise(conn: Connection, url: str) -> None:
+    """Race: two pages claiming one URL archived at once would both find it free and
+    both be filed under it. On PostgreSQL a transaction-scoped advisory lock on the URL
+    makes the second wait and see the first's article; SQLite's writers are serial."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(url))))
 
 
 def _known_listing(conn: Connection, claim: str, named: str) -> bool:

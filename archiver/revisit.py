@@ -27,7 +27,8 @@ How edits arrive (newsroom practice, and what NewsDiffs-style trackers record):
   never changed after capture grows at the full rate: most articles, and the cheap ones.
 * Quiet time is measured from the last change, but never from before publication, and
   the intervals are clamped to ``[min_interval, max_interval]``.
-* An article quiet for ``follow_for`` is no longer followed (``None``): past that, a
+* An article quiet for ``follow_for`` (counted from our first capture at the earliest)
+  is no longer followed (``None``): past that, a
   correction is rare enough that a listing mentioning the article again, or a full
   ``revisit=all`` sweep, is the cheaper way to find it.
 
@@ -93,7 +94,9 @@ def next_visit(
         # clocks): the first capture is the best we know.
         anchor = first_visit
     quiet = max(last_visit - anchor, timedelta(0))
-    if quiet >= follow_for:
+    # Stop only after following the article ourselves for follow_for: an old article
+    # first captured today still gets a few (widely spaced) checks.
+    if last_visit - max(anchor, first_visit) >= follow_for:
         return None
     if quiet < hot_for:
         interval = min_interval

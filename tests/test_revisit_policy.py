@@ -52,6 +52,10 @@ def test_an_article_found_late_is_not_fresh():
     found = T0 + 5 * timedelta(days=1)
     nxt = next_visit(T0, [(found, True)])
     assert nxt is not None and nxt - found > timedelta(days=1)
+    # Found a year after publication: still checked weekly for a while, then dropped.
+    old = T0 + timedelta(days=365)
+    assert next_visit(T0, [(old, True)]) == old + timedelta(days=7)
+    assert next_visit(T0, [(old, True), (old + timedelta(days=61), False)]) is None
 
 
 def test_unknown_or_future_publication_counts_from_the_first_capture():

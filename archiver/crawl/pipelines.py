@@ -20,6 +20,7 @@ import atexit
 import dataclasses
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -34,10 +35,12 @@ from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from archiver.revisit import config_from_settings
 from archiver.extract import Article
 from archiver.crawl.extractors import Reader, Readers
 from archiver.items import Fetch
 from archiver.spiders.news import ENCODING_KEY, OUTCOME_KEY, REASON_KEY
+from archiver.crawl.diskspace import SpaceGuard, is_disk_full, sqlite_file
 from archiver.crawl.spool import SpoolWriter
 from archiver.urls import MAX_URL_LENGTH
 from archiver.storage.archive import (
@@ -68,6 +71,9 @@ logger = logging.getLogger(__name__)
 #: Exit status of a crawl that stopped because the database stayed unreachable
 #: (EX_TEMPFAIL: try again later, after `archiver replay`).
 EXIT_DATABASE_UNAVAILABLE = 75
+#: Exit status of a crawl that stopped because it could not keep pages (EX_IOERR): free
+#: space under ARCHIVER_MIN_FREE_MB, or neither the database nor the spool could take them.
+EXIT_CANNOT_KEEP = 74
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml", "text/plain")
 
@@ -151,8 +157,16 @@ class ArchivePipeline:
         )
         self.readers.validate()
         self.keep_days = settings.getint("ARCHIVER_KEEP_NOT_ARTICLE_DAYS", 90)
+        #: When to fetch each article again (archiver/revisit.py), from ARCHIVER_REVISIT_*.
+        self.revisit = config_from_settings(settings)
         self.counts: dict[str, int] = {"fetched": 0, **{n: 0 for n in _COUNT_NAMES.values()}}
-        self.counts.update(duplicates=0, spooled=0)
+        self.counts.update(duplicates=0, spooled=0, not_kept=0)
+        self.min_free = int(settings.getfloat("ARCHIVER_MIN_FREE_MB", 64) * 2**20)
+        #: Why the crawl stopped keeping pages, and the run status saying so.
+        self._stopped: tuple[str, str] | None = None
+        self._closing = False
+        #: Wakes writers waiting to retry: the database is given up, or the crawl is ending.
+        self._wake = threading.Event()
         self.run_id: int | None = None
         self.started = time.monotonic()
         self._db_down = threading.Event()
@@ -191,6 +205,15 @@ class ArchivePipeline:
         self.spool = SpoolWriter(
             self.spool_dir / f"{spider.name}-run{self.run_id}-{stamp}-{os.getpid()}.jsonl"
         )
+        watched = {"the spool": self.spool_dir}
+        db_file = sqlite_file(self.database_url)
+        if db_file is not None:
+            watched["the archive"] = db_file
+        self.space = SpaceGuard(watched, self.min_free)
+        self._chain_shutdown_signals()
+        low = self.space.low()
+        if low:
+            self._stop_keeping(low, "disk_space_low")
         logger.info(
             "Crawl run %s: archiving into %s, %d extraction workers, %d writer threads",
             self.run_id, self.engine.url.render_as_string(hide_password=True),
@@ -203,6 +226,9 @@ class ArchivePipeline:
         fetch = item
         self.counts["fetched"] += 1
         self.stats.inc_value("archiver/fetched")
+        low = self.space.low()
+        if low:  # stop fetching; the pages in hand are kept in the reserve
+            self._stop_keeping(low, "disk_space_low")
         outcome, reason, needs_extraction = triage(fetch)
         article: Article | None = None
         reader = self.readers.for_page(fetch.final_url or fetch.url, fetch.meta.get("source"))
@@ -315,7 +341,7 @@ class ArchivePipeline:
                     return
             # Nothing fetched is lost: the page goes to the spool whatever went wrong.
             await self._spool(fetch, article, outcome, reason)
-            if is_transient(exc):
+            if is_transient(exc) or is_disk_full(exc):
                 self._database_gone(exc)
                 return
             raise
@@ -371,18 +397,20 @@ class ArchivePipeline:
                         session, fetch, article,
                         crawl_run_id=self.run_id, outcome=outcome, reason=reason,
                         keep_body=keep_body, reread=reread, can_reread=can_reread,
+                        revisit=self.revisit,
                     )
             except RereadNeeded as needed:
                 return needed
             except DBAPIError as exc:
-                if not is_transient(exc) or self._db_down.is_set() or attempt == self.retry_times:
+                if (not is_transient(exc) or is_disk_full(exc) or self._wake.is_set()
+                        or attempt == self.retry_times):
                     raise
                 logger.warning(
                     "Database write failed (attempt %d of %d), retrying in %.1fs: %s",
                     attempt + 1, self.retry_times + 1, delay, str(exc.orig).strip().splitlines()[0]
                     if exc.orig else exc,
                 )
-                self._db_down.wait(delay)  # wakes early if another writer gave up
+                self._wake.wait(delay)  # wakes early if another writer gave up, or at shutdown
                 delay *= 2
         raise AssertionError("unreachable")
 
@@ -390,10 +418,21 @@ class ArchivePipeline:
         self, fetch: Fetch, article: Article | None, outcome: Outcome | None, reason: str | None
     ) -> None:
         # On a thread of its own: the writer threads may be stuck retrying.
-        await asyncio.to_thread(
-            self.spool.write, fetch, article,
-            outcome=outcome.value if outcome else None, reason=reason, crawl_run_id=self.run_id,
-        )
+        try:
+            await asyncio.to_thread(
+                self.spool.write, fetch, article,
+                outcome=outcome.value if outcome else None, reason=reason,
+                crawl_run_id=self.run_id,
+            )
+        except OSError as exc:
+            # Neither the database nor the spool can take it: counted, reported, and
+            # there is no point in fetching more.
+            self.counts["not_kept"] += 1
+            self.stats.inc_value("archiver/not_kept")
+            logger.error("Not kept: %s (spool %s: %s)", fetch.url, self.spool.path, exc)
+            self._stop_keeping(f"neither the database nor the spool could take pages "
+                               f"(spool: {exc.strerror or exc})", "pages_not_kept")
+            return
         self.counts["spooled"] += 1
         self.stats.inc_value("archiver/spooled")
 
@@ -401,13 +440,52 @@ class ArchivePipeline:
         if self._db_down.is_set():
             return
         self._db_down.set()
+        self._wake.set()
+        why = ("could not take pages: its disk is full" if is_disk_full(exc)
+               else "stopped answering: the crawl is ending" if self._stopped or self._closing
+               else f"stayed unreachable after {self.retry_times + 1} attempts")
         logger.error(
-            "The database stayed unreachable after %d attempts (%s); stopping the crawl. "
+            "The database %s (%s); stopping the crawl. "
             "Fetched pages are spooled to %s: load them later with `archiver replay %s`",
-            self.retry_times + 1, exc, self.spool.path, self.spool.path,
+            why, exc, self.spool.path, self.spool.path,
         )
+        self._close("database_unavailable")
+
+    def _stop_keeping(self, why: str, status: str) -> None:
+        """Stop fetching: pages cannot be kept (``pages_not_kept``) or soon will not be
+        (``disk_space_low``). The run row and the exit status say so."""
+        if self._stopped is None or (status == "pages_not_kept" != self._stopped[1]):
+            self._stopped = (why, status)
+            logger.error("Stopping the crawl: %s", why)
+        self._close(status)
+
+    def _close(self, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
         # Not awaited: closing waits for in-flight items, this one among them.
-        deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_unavailable"))
+        from twisted.internet import reactor
+
+        reactor.callLater(0, lambda: deferred_from_coro(
+            self.crawler.engine.close_spider_async(reason=reason)))
+
+    def _chain_shutdown_signals(self) -> None:
+        """SIGTERM / Ctrl-C: writers stop waiting to retry (what they hold is spooled), so
+        the crawl ends within seconds; then Scrapy's own handler closes it."""
+
+        def chain(previous: Any) -> Any:
+            def handler(signum: int, frame: Any) -> None:
+                self._closing = True
+                self._wake.set()
+                if callable(previous):
+                    previous(signum, frame)
+            return handler
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                signal.signal(sig, chain(signal.getsignal(sig)))
+            except ValueError:  # not the main thread (an embedding application)
+                return
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         if not hasattr(self, "writer"):
@@ -415,13 +493,17 @@ class ArchivePipeline:
         self.pool.shutdown(wait=True, cancel_futures=True)
         status = "database_unavailable" if self._db_down.is_set() else reason
         self.counts["seconds"] = round(time.monotonic() - self.started, 1)
-        if not self._db_down.is_set():
+        if self._stopped is not None:
+            status = self._stopped[1]
+            self.counts["stopped_because"] = self._stopped[0]  # type: ignore[assignment]
+        if not self._db_down.is_set() or self._stopped is not None:
             try:
                 await asyncio.wrap_future(self.writer.submit(self._finish_run, status))
             except DBAPIError as exc:
                 logger.error("Could not record the end of crawl run %s: %s", self.run_id, exc)
                 self._db_down.set()
-                status = "database_unavailable"
+                if self._stopped is None:
+                    status = "database_unavailable"
         self.writer.shutdown(wait=True)
         self.spool.close()
         self.engine.dispose()
@@ -440,7 +522,12 @@ class ArchivePipeline:
                 f"; {self.spool.count} fetches spooled to {self.spool.path}, "
                 f"load them with `archiver replay {self.spool.path}`"
             )
-        if self._db_down.is_set():
+        if c["not_kept"]:
+            self._summary += f"; {c['not_kept']} fetched pages NOT KEPT"
+        if self._stopped is not None:
+            self._summary += f"; stopped: {self._stopped[0]}"
+            _exit_at_shutdown(EXIT_CANNOT_KEEP)
+        elif self._db_down.is_set():
             _exit_at_shutdown(EXIT_DATABASE_UNAVAILABLE)
 
     def _finish_run(self, status: str) -> None:
@@ -460,7 +547,8 @@ class ArchivePipeline:
     def engine_stopped(self) -> None:
         # After Scrapy's own "Spider closed" line, so the summary is the last line.
         if self._summary:
-            (logger.error if self._db_down.is_set() else logger.info)(self._summary)
+            failed = self._db_down.is_set() or self._stopped is not None
+            (logger.error if failed else logger.info)(self._summary)
 
 
 def _exit_at_shutdown(code: int) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -28,6 +29,8 @@ from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from archiver.crawl.feeds import parse_feed
+from archiver.crawl.revisits import MODES as REVISIT_MODES
+from archiver.crawl.revisits import claimed_urls, revisit_domains
 from archiver.items import Fetch
 from archiver.crawl.netpolicy import RequestRefused
 from archiver.crawl.sitemaps import parse_sitemap, sitemaps_from_robots
@@ -87,6 +90,7 @@ class NewsSpider(scrapy.Spider):
         site: str = "",
         source: str = "",
         limit: str = "",
+        revisit: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -99,12 +103,18 @@ class NewsSpider(scrapy.Spider):
             self.limit = int(limit) if limit else None
         except ValueError:
             raise UsageError(f"limit must be an integer, not {limit!r}") from None
-        for u in [*self.sitemap_urls, *self.feed_urls, *self.article_urls, *self.site_urls]:
+        if revisit and revisit not in REVISIT_MODES:
+            raise UsageError(f"revisit must be one of {', '.join(REVISIT_MODES)}, not {revisit!r}")
+        #: ``due`` or ``all``: revisit archived articles instead of reading listings.
+        self.revisit = revisit or None
+        # A revisit crawl narrows with -a site=DOMAIN (or a URL).
+        sites = [] if self.revisit else self.site_urls
+        for u in [*self.sitemap_urls, *self.feed_urls, *self.article_urls, *sites]:
             if urlsplit(u).scheme not in ("http", "https"):
                 raise UsageError(f"not an http(s) URL: {u!r}")
         if not (
             self.sitemap_urls or self.feed_urls or self.article_urls or self.site_urls
-            or self.source_names
+            or self.source_names or self.revisit
         ):
             raise UsageError(
                 "nothing to crawl: give -a sitemap=URL, -a feed=URL, -a url=URL, "
@@ -116,6 +126,7 @@ class NewsSpider(scrapy.Spider):
             for k, v in {
                 "sitemap": self.sitemap_urls, "feed": self.feed_urls, "url": self.article_urls,
                 "site": self.site_urls, "source": self.source_names, "limit": self.limit,
+                "revisit": self.revisit,
             }.items()
             if v
         }
@@ -163,6 +174,9 @@ class NewsSpider(scrapy.Spider):
             yield request
 
     def _start_requests(self) -> Iterable[Request]:
+        if self.revisit:
+            yield from self._revisits()
+            return
         for u in self.sitemap_urls:
             yield from self._listing(u, "sitemap", {})
         for u in self.feed_urls:
@@ -181,6 +195,33 @@ class NewsSpider(scrapy.Spider):
                 yield from self._listing(u, "start_page", origin, source, depth=source.depth)
             for u in source.urls:
                 yield from self._article(u, {**origin, "via": "url"}, source)
+
+    def _revisits(self) -> Iterable[Request]:
+        """Claimed archived articles (archiver/crawl/revisits.py), fetched conditionally
+        through the same extract and archive path; their own URLs are trusted."""
+        settings = self.crawler.settings
+        urls = claimed_urls(
+            settings.get("ARCHIVER_DATABASE_URL"),
+            mode=self.revisit or "due",
+            domains=revisit_domains(self.site_urls, self.sources),
+            limit=self.limit,
+            lease=timedelta(seconds=settings.getfloat("ARCHIVER_REVISIT_LEASE", 3600)),
+        )
+        for url in urls:
+            self.crawler.stats.inc_value("archiver/revisits")
+            self._seen_articles.add(normalise_url(url))
+            yield Request(
+                url,
+                callback=self.parse_article,
+                errback=self.article_failed,
+                dont_filter=True,
+                meta={
+                    "handle_httpstatus_list": HANDLED_STATUSES,
+                    "archiver_kind": "article",
+                    "archiver_origin": {"via": "revisit"},
+                    "archiver_trusted": True,
+                },
+            )
 
     def _robots(self, site: str, origin: dict[str, Any]) -> Iterable[Request]:
         url = urljoin(site, "/robots.txt")

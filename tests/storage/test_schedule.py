@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from archiver.storage import Outcome, archive, models
+from archiver.storage import Outcome, archive, make_engine, models
 from archiver.storage.schedule import claim, db_now
 
 from .helpers import BODY_B, make_article, make_fetch
@@ -114,3 +115,36 @@ def test_claims_take_due_articles_once(session: Session) -> None:
     with session.begin():
         other = claim(session.connection(), due_only=False, domains=["www.other-news.org"])
     assert [c.url for c in other] == ["https://other-news.org/b"]
+
+
+@pytest.mark.postgres
+def test_two_revisit_crawls_never_claim_the_same_article(pg_url: str) -> None:
+    """Two crawls claiming at once on PostgreSQL: the second skips the rows the first
+    holds locked (SKIP LOCKED) and, once the first commits, its leased rows."""
+    engine = make_engine(pg_url)
+    try:
+        with Session(engine) as session:
+            for i in range(6):
+                archive(
+                    session,
+                    make_fetch(f"https://example-news.com/c{i}"),
+                    make_article(canonical_url=None, title=f"Title {i}"),
+                )
+            with session.begin():
+                session.execute(
+                    update(models.Article).values(
+                        next_visit_at=db_now(session.connection()) - timedelta(minutes=1)
+                    )
+                )
+        with engine.connect() as a, engine.connect() as b:
+            with a.begin():
+                first = claim(a, limit=4)
+                with b.begin():
+                    second = claim(b)  # while the first crawl's rows are locked
+            with b.begin():
+                third = claim(b)  # after the first committed its leases
+        ids = [c.id for c in first + second + third]
+        assert len(first) == 4 and len(second) == 2 and third == []
+        assert len(set(ids)) == 6
+    finally:
+        engine.dispose()

@@ -148,8 +148,12 @@ class RevisitConfig:
             if values.get(f.name) in (None, ""):
                 continue
             raw = values[f.name]
-            if f.name in ("growth", "heavy_growth"):
-                value: Any = float(raw)
+            if f.name == "busy_changes":
+                value: Any = int(raw)
+                if value < 1:
+                    raise ValueError(f"revisit busy_changes must be at least 1, not {raw!r}")
+            elif f.name in ("growth", "heavy_growth"):
+                value = float(raw)
                 if value <= 0:
                     raise ValueError(f"revisit {f.name} must be positive, not {raw!r}")
             else:

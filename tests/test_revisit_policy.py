@@ -78,7 +78,10 @@ def test_configuration_overrides_and_validation():
     cfg = RevisitConfig().overridden({"min_interval": 600, "growth": "0.5", "hot_for": None})
     assert cfg.min_interval == 10 * M and cfg.growth == 0.5
     assert cfg.next_visit(T0, [(T0, True)]) == T0 + 10 * M
-    assert config_from_settings({"ARCHIVER_REVISIT_MAX_INTERVAL": 3600}).max_interval == H
+    from_settings = config_from_settings(
+        {"ARCHIVER_REVISIT_MAX_INTERVAL": 3600, "ARCHIVER_REVISIT_BUSY_CHANGES": "3"}
+    )
+    assert from_settings.max_interval == H and from_settings.busy_changes == 3
     with pytest.raises(ValueError):
         RevisitConfig().overridden({"growth": 0})
     with pytest.raises(ValueError):

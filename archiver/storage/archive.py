@@ -31,7 +31,7 @@ from archiver.storage.models import Outcome
 from archiver.storage.raw import PackedBody, store_raw
 from archiver.storage.sanitize import clean_datetime, clean_json, clean_text
 from archiver.storage.upsert import insert_ignore
-from archiver.urls import article_url, normalise_url, site_domain
+from archiver.urls import normalise_url, site_domain
 
 logger = logging.getLogger(__name__)
 
@@ -750,7 +750,7 @@ def recover_article(
         article already (by a later fetch, or another run recovering it at the same time);
         then nothing is written.
     """
-    url = article_url(url, article.canonical_url)
+    url = identity.choose(conn, url, article).url  # a canonical is a claim to check
     fingerprint = content_fingerprint(article)
     # Race: two reextract runs (or a crawl) archive this URL at once; the unique url keeps
     # one article, and only the run whose insert succeeded writes its version.

@@ -16,8 +16,9 @@ The rules, in order (:func:`judge_claim` is the pure part, :func:`choose` the re
    (``/news/`` for ``/news/2025/story.html``; an AMP or print copy's parent is allowed),
    the listing that linked the page, or made by a later page of a multi-page article
    (``?page=2``, ``/page/2/``, a ``rel=prev`` link): those pages are kept apart.
-3. A claim is refused when the archive knows the URL as a listing: a sitemap, feed,
-   start page or section front, or a page judged not to be an article.
+3. A claim is refused when the archive's last fetch of the URL says it names no
+   article: a sitemap, feed, start page or section front, a page judged not to be an
+   article, a 404 or 410, a redirect loop.
 4. A claim is refused when an article already stands under it whose current version came
    from another page URL and whose text is unrelated (:func:`related`).
 5. A page archived under its own URL finds there an article whose versions came from
@@ -40,7 +41,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, func, select, update
 
 from archiver.extract import Article
 from archiver.storage import models
@@ -74,6 +75,7 @@ _ROOT_PATHS = frozenset({"/", "/index.html", "/index.htm", "/index.php", "/home"
 _PAGE_PARAMS = frozenset({"page", "p", "pg", "paged", "pagenum", "seite", "pagina"})
 _PAGE_PATH = re.compile(r"/(?:page|seite|pagina|p)/(\d+)/?$", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
+_LISTING_KINDS = frozenset({"sitemap", "feed", "start_page", "robots"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +220,9 @@ def choose(conn: Connection, page_url: str, article: Article,
     kept = "; kept under the page URL"
     _serialise(conn, url)
     if url != page:
-        if _known_listing(conn, article.canonical_url or url, url):
-            url, reason = page, f"canonical points at a listing of the site{kept}"
+        known = _known_as(conn, article.canonical_url or url, url)
+        if known is not None:
+            url, reason = page, f"canonical points at {known}{kept}"
         else:
             other = _stranger(conn, url, page, text)
             if other is not None:
@@ -250,17 +253,27 @@ def _serialise(conn: Connection, url: str) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(url))))
 
 
-def _known_listing(conn: Connection, claim: str, named: str) -> bool:
-    """Whether the archive fetched the claimed URL as a listing or judged it no article."""
+def _known_as(conn: Connection, claim: str, named: str) -> str | None:
+    """What the archive's last fetch of the claimed URL says it is, when that rules it out
+    as this article's name: a listing, no article, gone, or a redirect loop."""
     variants = {claim, named, named.rstrip("/"), named.rstrip("/") + "/"}
-    found = conn.execute(
-        select(Fetches.c.id).where(
-            Fetches.c.url.in_(variants),
-            or_(Fetches.c.outcome == models.Outcome.NOT_ARTICLE.value,
-                Fetches.c.kind.in_(("sitemap", "feed", "start_page", "robots"))),
-        ).limit(1)
+    last = conn.execute(
+        select(Fetches.c.outcome, Fetches.c.status, Fetches.c.kind, Fetches.c.reason)
+        .where(Fetches.c.url.in_(variants))
+        .order_by(Fetches.c.fetched_at.desc(), Fetches.c.id.desc())
+        .limit(1)
     ).first()
-    return found is not None
+    if last is None:
+        return None
+    if last.kind in _LISTING_KINDS:
+        return "a listing of the site"
+    if last.outcome == models.Outcome.NOT_ARTICLE.value:
+        return "a page that is not an article"
+    if last.status in (404, 410):
+        return f"a page that answered HTTP {last.status}"
+    if last.outcome == models.Outcome.ERROR.value and "redirect loop" in (last.reason or ""):
+        return "a redirect loop"
+    return None
 
 
 def _stranger(conn: Connection, url: str, page: str, text: str) -> float | None:

@@ -265,3 +265,16 @@ def test_identity_command_checks_then_fixes(
     assert counts(session) == (2, 2)
     assert main(["--database-url", db_url, "identity", "--json"]) == 0
     assert '"mixed": []' in capsys.readouterr().out
+
+
+def test_a_canonical_the_archive_found_gone_or_looping_is_no_name(session: Session) -> None:
+    gone, loop = f"{SITE}/news/2026/removed.html", f"{SITE}/news/2026/loop.html"
+    archive(session, make_fetch(gone, status=404, body=None), None)
+    archive(session, make_fetch(loop, status=None, body=None,
+                                error="redirect loop: max redirections reached"), None)
+    first = archive(session, make_fetch(page_url(0), at=1), story(0, gone))
+    second = archive(session, make_fetch(page_url(1), at=2), story(1, loop))
+    assert "canonical points at a page that answered HTTP 404" in first.reason
+    assert "canonical points at a redirect loop" in second.reason
+    with session.begin():
+        assert set(session.scalars(select(models.Article.url))) == {page_url(0), page_url(1)}

@@ -59,9 +59,11 @@ def same_site(a: str, b: str) -> bool:
 
 
 def article_url(page_url: str, canonical_url: str | None) -> str:
-    """The normalised URL that identifies the article read from ``page_url``.
+    """The normalised URL a canonical names on its face (the rule before identity checks).
 
-    The page's canonical URL (``<link rel=canonical>`` / ``og:url``) names the article
+    Archiving no longer takes this at its word: ``archiver/storage/identity.py`` also
+    refuses the site root, sections, listings, later pages and URLs held by unrelated
+    articles. The page's canonical URL (``<link rel=canonical>`` / ``og:url``) names the article
     when it is an absolute http(s) URL on the same site; otherwise the page's own (final)
     URL does. A canonical pointing at another site (syndication, a hostile page) never
     lets one publisher's page overwrite another's article, and one longer than

@@ -227,14 +227,14 @@ def choose(conn: Connection, page_url: str, article: Article,
             other = _stranger(conn, url, page, text)
             if other is not None:
                 url, reason = page, (f"canonical names another article (its text shares "
-                                     f"{other:.0%} with this page's){kept}")
+                                     f"{other[1]:.0%} with this page's){kept}")
     moved: tuple[int, ...] = ()
     if url == page:
-        row = conn.execute(select(Articles.c.id).where(Articles.c.url == page)).first()
-        if row is not None and _stranger(conn, page, page, text) is not None:
+        taken = _stranger(conn, page, page, text)
+        if taken is not None:
             # Rule 5: a claim believed before this page was seen took its URL.
-            result = split(conn, row.id)
-            moved = (row.id, *result.new_ids)
+            result = split(conn, taken[0])
+            moved = (taken[0], *result.new_ids)
             if result.new_urls:
                 note = (f"versions read from other pages that had claimed this URL moved "
                         f"to their own URLs ({', '.join(result.new_urls)})")
@@ -276,11 +276,11 @@ def _known_as(conn: Connection, claim: str, named: str) -> str | None:
     return None
 
 
-def _stranger(conn: Connection, url: str, page: str, text: str) -> float | None:
-    """The similarity of ``text`` to the article under ``url`` when that article's
-    current version came from another page than ``page`` and is unrelated; else None."""
+def _stranger(conn: Connection, url: str, page: str, text: str) -> tuple[int, float] | None:
+    """The article under ``url`` and its text's similarity to ``text``, when its current
+    version came from another page than ``page`` and is unrelated; else None."""
     row = conn.execute(
-        select(Versions.c.title, Versions.c.text, Versions.c.metadata)
+        select(Articles.c.id, Versions.c.title, Versions.c.text, Versions.c.metadata)
         .join(Articles, (Articles.c.id == Versions.c.article_id)
               & (Versions.c.version == Articles.c.current_version))
         .where(Articles.c.url == url)
@@ -293,7 +293,7 @@ def _stranger(conn: Connection, url: str, page: str, text: str) -> float | None:
     score = similarity(_text(row.title, row.text), text)
     if score is None or score >= RELATED_THRESHOLD:
         return None
-    return score
+    return row.id, score
 
 
 # --- repair ------------------------------------------------------------------------------

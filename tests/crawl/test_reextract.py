@@ -7,6 +7,8 @@ import sys
 import threading
 from typing import Any
 
+import pytest
+
 from archiver.crawl.extractors import Readers
 from archiver.ops.reextract import reextract
 from tests.crawl.conftest import REPO
@@ -101,9 +103,12 @@ def test_upgrade_reextract_dry_run_interrupt_resume_idempotent(
     assert "archiver/reread" not in crawl.log
 
 
+@pytest.mark.postgres
 def test_two_runs_at_once_never_both_rewrite(
-    server: MockServer, db_url: str, plugged_crawl: Any, archive_of: Any  # noqa: F811
+    server: MockServer, pg_url: str, plugged_crawl: Any, archive_of: Any  # noqa: F811
 ) -> None:
+    """On PostgreSQL, where two writers really run at once (SQLite serialises them)."""
+    db_url = pg_url
     site = server.new_site(n=8, seed=23)
     archive = archive_of(db_url)
     assert plugged_crawl(db_url, sitemap=server.sitemap_url(site)).returncode == 0

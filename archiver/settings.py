@@ -79,6 +79,15 @@ LOG_LEVEL = os.environ.get("ARCHIVER_LOG_LEVEL", "INFO")
 #: ARCHIVER_DB_RETRY_BACKOFF seconds and doubling; then the crawl spools and stops.
 ARCHIVER_DB_RETRY_TIMES = 5
 ARCHIVER_DB_RETRY_BACKOFF = 1.0
+#: Free space (MB) the crawl keeps on the disks of the SQLite file and of the spool
+#: directory, checked before it starts and for every page. Below it the crawl
+#: stops fetching (exit 74, run status ``disk_space_low``); the reserve holds the pages in
+#: hand and the crawl-run row. 0 turns the check off.
+ARCHIVER_MIN_FREE_MB = 100.0
+#: Pages in hand at most: being downloaded, or fetched and not yet written to the archive
+#: or the spool. A crawl killed with kill -9 loses at most these (the next crawl fetches
+#: them again). Downloads wait while the pipeline is this far behind; 0: no bound.
+ARCHIVER_MAX_PAGES_IN_HAND = 16
 #: Threads writing to the database (0: one for SQLite, four for PostgreSQL).
 ARCHIVER_WRITER_THREADS = 0
 #: Send If-None-Match / If-Modified-Since stored by the last fetch of each article URL.
@@ -117,6 +126,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "archiver.crawl.middlewares.HeadMetaRefreshMiddleware": 580,
     "archiver.crawl.middlewares.DeferredDecompressionMiddleware": 590,
+    # Last before the download: holds requests back while too many pages are in hand.
+    "archiver.crawl.backpressure.PagesInHandMiddleware": 990,
 }
 #: Items are processed concurrently across responses anyway; a callback yields one Fetch,
 #: and Scrapy starts CONCURRENT_ITEMS tasks per response (100 by default).

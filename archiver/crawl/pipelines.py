@@ -40,6 +40,7 @@ from archiver.extract import Article
 from archiver.crawl.extractors import Reader, Readers
 from archiver.items import Fetch
 from archiver.spiders.news import ENCODING_KEY, OUTCOME_KEY, REASON_KEY
+from archiver.crawl.backpressure import NOT_FETCHED, PagesInHand
 from archiver.crawl.diskspace import SpaceGuard, is_disk_full, sqlite_file
 from archiver.crawl.spool import SpoolWriter
 from archiver.urls import MAX_URL_LENGTH
@@ -167,6 +168,8 @@ class ArchivePipeline:
         self._closing = False
         #: Wakes writers waiting to retry: the database is given up, or the crawl is ending.
         self._wake = threading.Event()
+        #: Pages in this pipeline, for the downloads' backpressure (archiver/crawl/backpressure.py).
+        self.in_hand = PagesInHand.of(crawler)
         self.run_id: int | None = None
         self.started = time.monotonic()
         self._db_down = threading.Event()
@@ -223,7 +226,16 @@ class ArchivePipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Fetch):
             return item
-        fetch = item
+        if item.status is None and NOT_FETCHED in (item.error or ""):
+            self.stats.inc_value("archiver/not_fetched")  # held back at the stop: no page
+            return dataclasses.replace(item, body=None)
+        self.in_hand.in_pipeline += 1
+        try:
+            return await self._process_fetch(item)
+        finally:
+            self.in_hand.in_pipeline -= 1
+
+    async def _process_fetch(self, fetch: Fetch) -> Fetch:
         self.counts["fetched"] += 1
         self.stats.inc_value("archiver/fetched")
         low = self.space.low()
@@ -460,6 +472,7 @@ class ArchivePipeline:
         self._close(status)
 
     def _close(self, reason: str) -> None:
+        self.in_hand.stopping = True
         if self._closing:
             return
         self._closing = True
@@ -475,7 +488,7 @@ class ArchivePipeline:
 
         def chain(previous: Any) -> Any:
             def handler(signum: int, frame: Any) -> None:
-                self._closing = True
+                self._closing = self.in_hand.stopping = True
                 self._wake.set()
                 if callable(previous):
                     previous(signum, frame)

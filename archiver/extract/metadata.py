@@ -1038,9 +1038,13 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
     md.canonical_url, problem = _canonical(root, meta, art, url)
     if problem:
         md.extra["canonical_problem"] = problem
-    if any("prev" in (link.get("rel") or "").lower().split() for link in root.iter("link")):
-        # A later page of a multi-page article: its canonical (often page 1) is no claim.
-        md.extra["rel_prev"] = True
+    prev = next((link.get("href") for link in root.iter("link")
+                 if "prev" in (link.get("rel") or "").lower().split() and link.get("href")),
+                None)
+    prev = _absolute(prev, url) if prev else None
+    if prev:
+        # A later page of a multi-page article names page 1 as canonical and as previous.
+        md.extra["rel_prev"] = prev
 
     section = _first_str(art.get("articleSection")) or meta.get("article:section")
     keywords = art.get("keywords") or meta.get("keywords") or meta.get("news_keywords")

@@ -70,10 +70,12 @@ RELATED_THRESHOLD = 0.2
 _SHINGLE = 3
 
 #: Path segments (or suffixes) that make a page a copy of its parent: AMP and print views.
-_COPY_SEGMENTS = frozenset({"amp", "print", "amp.html", "print.html", "output", "mobile"})
+_COPY_SEGMENTS = frozenset({"amp", "print", "amp.html", "print.html", "output", "mobile",
+                            "index.html", "index.htm", "index.php"})
 _ROOT_PATHS = frozenset({"/", "/index.html", "/index.htm", "/index.php", "/home", "/home/"})
-_PAGE_PARAMS = frozenset({"page", "p", "pg", "paged", "pagenum", "seite", "pagina"})
-_PAGE_PATH = re.compile(r"/(?:page|seite|pagina|p)/(\d+)/?$", re.IGNORECASE)
+#: Pagination parameters (not WordPress's ``?p=123``, a post id).
+_PAGE_PARAMS = frozenset({"page", "pg", "paged", "pagenum", "seite", "pagina"})
+_PAGE_PATH = re.compile(r"/(?:page|seite|pagina)/(\d+)/?$", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _LISTING_KINDS = frozenset({"sitemap", "feed", "start_page", "robots"})
 
@@ -106,7 +108,7 @@ def judge_claim(
     claim: str | None,
     *,
     listed_in: str | None = None,
-    later_page: bool = False,
+    previous: str | None = None,
 ) -> tuple[str, str | None]:
     """The normalised URL a claim names, or the page's own URL and why the claim is refused.
 
@@ -116,7 +118,9 @@ def judge_claim(
         page_url: the page's final URL.
         claim: its canonical URL, absolute (metadata resolves relative ones), or None.
         listed_in: the listing (sitemap, feed, front) whose link led to the page.
-        later_page: the page says it follows another (``rel=prev``).
+        previous: the page's ``rel=prev`` link: a page whose previous page is the one
+            it claims to be (or the same path) is a later page of a multi-page article.
+            (WordPress themes also link adjacent posts so: those name other articles.)
 
     Returns:
         ``(url, reason)``: ``reason`` is None when the claim was believed (or absent).
@@ -148,6 +152,9 @@ def judge_claim(
     if named_parts.path in _ROOT_PATHS and not named_parts.query:
         return page, f"canonical points at the site root{kept}"
     number = _page_number(page)
+    prev = _safe_normalise(previous) if previous else None
+    later_page = prev is not None and (
+        prev.rstrip("/") == named.rstrip("/") or urlsplit(prev).path == page_parts.path)
     if later_page or (number is not None and number > 1):
         what = f"page {number}" if number and number > 1 else "a later page"
         return page, f"{what} of a multi-page article points at another page{kept}"
@@ -214,8 +221,9 @@ def choose(conn: Connection, page_url: str, article: Article,
     :func:`judge_claim`."""
     meta = article.metadata or {}
     page = normalise_url(page_url)
+    prev = meta.get("rel_prev")
     url, reason = judge_claim(page_url, article.canonical_url, listed_in=listed_in,
-                              later_page=bool(meta.get("rel_prev")))
+                              previous=prev if isinstance(prev, str) else None)
     text = _text(article.title, article.text)
     kept = "; kept under the page URL"
     _serialise(conn, url)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.crawl.mockserver import make_articles
 
-STORIES = make_articles(16, seed=16)
+STORIES = make_articles(17, seed=16)
 
 
 class Pages(ThreadingHTTPServer):
@@ -107,6 +107,10 @@ def build(site: Pages, prefix: str) -> tuple[str, dict[str, str]]:
     add("page1", long, page(11, canonical(base + long) + f'<link rel="next" href="{long}?page=2">'))
     add("page2", long + "?page=2", page(11, canonical(base + long) + f'<link rel="prev" href="{long}">',
                                         paragraphs=STORIES[12].paragraphs))
+    # Its other continuation says so only by rel=prev (no page number in the URL).
+    add("part2", f"{news}/long-continued.html",
+        page(11, canonical(base + long) + f'<link rel="prev" href="{long}">',
+             paragraphs=STORIES[16].paragraphs))
     # Conflicting and broken tags.
     add("two", f"{news}/two-canonicals.html",
         page(13, canonical(f"{base}{news}/a.html") + canonical(f"{base}{news}/b.html")))
@@ -137,6 +141,7 @@ def test_wrong_canonicals_never_merge_and_copies_do(site: Pages, db_url, crawl, 
 
     refused = {"root0": "site root", "section3": "section above the page",
                "listing6": "listing that linked", "page2": "page 2 of a multi-page",
+               "part2": "a later page of a multi-page",
                "two": "name different URLs", "domain": "site root", "broken": "malformed"}
     for name, why in refused.items():
         assert fetch[name].outcome == "new_article", (name, fetch[name].reason)
@@ -145,7 +150,7 @@ def test_wrong_canonicals_never_merge_and_copies_do(site: Pages, db_url, crawl, 
     # Every story is its own article, one version each; the copies joined theirs.
     distinct = {n for n in urls if n not in ("amp", "print", "old")}
     ids = {fetch[n].article_id for n in distinct}
-    assert len(ids) == len(distinct) == 16
+    assert len(ids) == len(distinct) == 17
     assert {fetch[n].article_id for n in ("copied", "amp", "print", "old")} == {
         fetch["copied"].article_id}
     assert article_url("amp") == urls["copied"]
@@ -153,14 +158,14 @@ def test_wrong_canonicals_never_merge_and_copies_do(site: Pages, db_url, crawl, 
     assert sorted(f.outcome for f in shared) == ["new_article", "new_article"]
     assert any("canonical names another article" in (f.reason or "") for f in shared)
     mine = f"%{prefix}/%"
-    assert archive.scalar("SELECT count(*) FROM articles WHERE url LIKE :p", p=mine) == 16
+    assert archive.scalar("SELECT count(*) FROM articles WHERE url LIKE :p", p=mine) == 17
     versions = "SELECT count(*) FROM article_versions WHERE url LIKE :p"
-    assert archive.scalar(versions, p=mine) == 16
+    assert archive.scalar(versions, p=mine) == 17
 
     second = crawl(db_url, sitemap=sitemap)
     assert second.returncode == 0, second.log[-3000:]
     outcomes = archive.outcomes(archive.last_run())
     assert outcomes.get("new_article", 0) == outcomes.get("new_version", 0) == 0, outcomes
-    assert archive.scalar(versions, p=mine) == 16
+    assert archive.scalar(versions, p=mine) == 17
     for name in urls:
         assert archive.fetch(urls[name]).article_id == fetch[name].article_id, name

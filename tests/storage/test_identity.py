@@ -66,6 +66,8 @@ def test_claims_that_name_no_article_are_refused(claim: str, why: str) -> None:
     (f"{SITE}/news/2026/story-1/amp/", f"{SITE}/news/2026/story-1/", f"{SITE}/news/2026/story-1/"),
     (f"{SITE}/amp/news/2026/story-1.html", page_url(1), page_url(1)),
     (f"{SITE}/print/news/2026/story-1.html", page_url(1), page_url(1)),
+    (f"{SITE}/news/2026/story-1/index.html", f"{SITE}/news/2026/story-1/",
+     f"{SITE}/news/2026/story-1/"),
     ("http://example-news.com/news/2026/story-1.html", page_url(1), page_url(1)),
 ])
 def test_copies_and_variants_name_their_article(page: str, claim: str, expected: str) -> None:
@@ -77,8 +79,15 @@ def test_later_pages_and_the_listing_that_linked_are_no_claim() -> None:
     assert url == page_url(1) + "?page=2" and "page 2 of a multi-page article" in reason
     url, reason = judge_claim(f"{SITE}/news/2026/story-1/page/3/", f"{SITE}/news/2026/story-1/")
     assert "page 3" in reason
-    url, reason = judge_claim(page_url(2), page_url(1), later_page=True)
+    url, reason = judge_claim(page_url(2), page_url(1), previous=page_url(1))
     assert url == page_url(2) and "later page" in reason
+    # WordPress links the adjacent post as rel=prev: no page of this article.
+    assert judge_claim(page_url(2) + "?utm_source=x", page_url(2), previous=page_url(1)) == (
+        page_url(2), None)
+    assert judge_claim(f"{SITE}/x/amp/", f"{SITE}/x/", previous=page_url(1)) == (
+        f"{SITE}/x/", None)
+    # WordPress's ?p=123 is a post id, not a page number.
+    assert judge_claim(f"{SITE}/?p=123", page_url(1)) == (page_url(1), None)
     url, reason = judge_claim(page_url(2), f"{SITE}/latest", listed_in=f"{SITE}/latest")
     assert url == page_url(2) and "listing that linked" in reason
     assert judge_claim(page_url(1), None) == (page_url(1), None)

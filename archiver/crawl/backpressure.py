@@ -6,9 +6,9 @@ and writing (Scrapy lets responses pile up to 5 MB per spider, ~1000 small pages
 ``kill -9`` or a full disk loses all of them. :class:`PagesInHandMiddleware`, the last
 downloader middleware before the download itself, holds a request back while
 ``ARCHIVER_MAX_PAGES_IN_HAND`` pages are in hand: downloading (in the downloader's slots)
-or in the archive pipeline (:class:`PagesInHand`, counted by the pipeline). So a killed
-crawl loses at most that many captures (plus a response between the downloader and the
-pipeline, a moment's work), and the next crawl fetches them again.
+or in the scraper (the spider's callback, then the archive pipeline until written; the
+pipeline's own count, :class:`PagesInHand`, backs that up). So a killed crawl loses at
+most that many captures, and the next crawl fetches them again.
 """
 
 from __future__ import annotations
@@ -57,9 +57,12 @@ class PagesInHandMiddleware:
         return cls(crawler)
 
     def in_hand(self) -> int:
-        downloader = self.crawler.engine.downloader
-        downloading = sum(len(slot.active) for slot in downloader.slots.values())
-        return downloading + self.count.in_pipeline
+        engine = self.crawler.engine
+        downloading = sum(len(slot.active) for slot in engine.downloader.slots.values())
+        # Responses in the scraper: their callbacks and their items in the pipelines.
+        slot = getattr(engine.scraper, "slot", None)
+        scraping = len(slot.active) + len(slot.queue) if slot is not None else 0
+        return downloading + max(scraping, self.count.in_pipeline)
 
     async def process_request(self, request: Any) -> None:
         if self.limit <= 0:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,3 +149,82 @@ def test_too_little_free_space_fetches_nothing(server: MockServer, sqlite_templa
     assert not [p for p in server.requests_for(site.prefix) if p.endswith(".html")]
     status, stats = _last_run(db_file)
     assert status == "disk_space_low" and stats["fetched"] == 0
+
+
+def _html_fetch_rows(db_file: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db_file) as conn:
+        return conn.execute("SELECT count(*) FROM fetches WHERE url LIKE '%.html'").fetchone()[0]
+
+
+def test_kill_9_loses_at_most_the_pages_in_hand(server: MockServer, sqlite_url: str,
+                                               tmp_path: Path) -> None:
+    in_hand = 4
+    site = server.new_site(n=80, seed=35)
+    db_file = Path(sqlite_url.removeprefix("sqlite:///"))
+    proc = subprocess.Popen(
+        crawl_command({"sitemap": server.sitemap_url(site)},
+                      {"ARCHIVER_MAX_PAGES_IN_HAND": str(in_hand),
+                       "ARCHIVER_EXTRACT_WORKERS": "1"}),
+        env=crawl_env(sqlite_url, tmp_path / "spool"), cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _html_fetch_rows(db_file) < 10:
+            assert proc.poll() is None and time.monotonic() < deadline, "crawl ended too early"
+            time.sleep(0.05)
+    finally:
+        proc.kill()  # SIGKILL: nothing runs after it
+        proc.wait(timeout=60)
+    served = len([p for p in server.requests_for(site.prefix) if p.endswith(".html")])
+    recorded = _html_fetch_rows(db_file)
+    assert recorded < 80  # killed mid-crawl
+    assert served - recorded <= in_hand
+
+
+def test_sigterm_ends_the_crawl_while_database_writes_wait_to_retry(
+        server: MockServer, pg_url: str, tmp_path: Path) -> None:
+    from sqlalchemy import make_url
+
+    from tests.crawl.test_database_down import _admin
+
+    site = server.new_site(n=40, seed=36)
+    name = make_url(pg_url).database
+    spool = tmp_path / "spool"
+    server.delay = 0.1
+    lines: list[str] = []
+    try:
+        # Retries that would wait minutes: 2 + 4 + ... + 256 seconds.
+        proc = subprocess.Popen(
+            crawl_command({"sitemap": server.sitemap_url(site)},
+                          {"CONCURRENT_REQUESTS_PER_DOMAIN": "2", "ARCHIVER_DB_RETRY_TIMES": "8",
+                           "ARCHIVER_DB_RETRY_BACKOFF": "2"}),
+            env=crawl_env(pg_url, spool), cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 120
+        while len([p for p in server.requests_for(site.prefix) if p.endswith(".html")]) < 6:
+            assert proc.poll() is None and time.monotonic() < deadline, "crawl ended too early"
+            time.sleep(0.05)
+        _admin(pg_url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        _admin(pg_url, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       f"WHERE datname = '{name}'")
+        while not any("Database write failed" in l for l in list(lines)):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)[-3000:]
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)  # far less than the retries would wait
+        reader.join(timeout=30)
+        proc.stderr.close()
+    finally:
+        server.delay = 0.0
+        _admin(pg_url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    log = "".join(lines)
+    assert proc.returncode == 75, log[-3000:]
+    summary = next(l for l in reversed(log.splitlines()) if "Crawl run" in l)
+    assert "fetches spooled to" in summary and "NOT KEPT" not in summary
+    assert sum(len(f.read_bytes().splitlines()) for f in spool.glob("*.jsonl")) > 0

@@ -72,7 +72,9 @@ class SpoolWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.count = 0
-        self._file: Any = None
+        self._fd: int | None = None
+        #: A cut line could not be removed: the next record starts on a line of its own.
+        self._cut = False
         self._lock = threading.Lock()
 
     def write(
@@ -84,6 +86,9 @@ class SpoolWriter:
         reason: str | None = None,
         crawl_run_id: int | None = None,
     ) -> None:
+        """Append one record, or raise OSError (disk full, directory not writable) having
+        written nothing: a partly written line is cut off again, so that it never glues
+        itself to the next record."""
         record = {
             "format": SPOOL_FORMAT,
             "fetch": _fetch_to_dict(fetch),
@@ -92,21 +97,32 @@ class SpoolWriter:
             "reason": reason,
             "crawl_run_id": crawl_run_id,
         }
-        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        # ASCII: a lone surrogate in a hostile page's text is escaped, never unencodable.
+        data = (json.dumps(record, default=str) + "\n").encode("ascii")
         with self._lock:
-            if self._file is None:
+            if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-            self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            size = os.fstat(self._fd).st_size
+            try:
+                view = memoryview(b"\n" + data if self._cut else data)
+                while view:
+                    view = view[os.write(self._fd, view):]
+                os.fsync(self._fd)
+            except OSError:
+                try:
+                    os.ftruncate(self._fd, size)
+                except OSError:
+                    self._cut = True  # replay sets the cut line aside
+                raise
+            self._cut = False
             self.count += 1
 
     def close(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 class SpoolFormatError(Exception):

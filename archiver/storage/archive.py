@@ -460,8 +460,9 @@ def _late_capture(
                              "current at its time", row.id, before.version,
                              site_id=row.site_id), None
     after = history.version_after(conn, row.id, now)
+    first = {} if before is not None else {"first_seen_at": now}  # seen earlier than thought
     if after.content_hash == fingerprint:
-        _touch(conn, row, now, **gone)
+        _touch(conn, row, now, **gone, **first)
         return ArchiveResult(Outcome.UNCHANGED, f"a late capture, an earlier sighting of "
                              f"version {after.version} (captured at "
                              f"{after.captured_at.isoformat()})", row.id, after.version,
@@ -472,7 +473,6 @@ def _late_capture(
     unverified = before is not None and before.extractor_version != _extractor_version(article)
     raw_id = _store_version(conn, row.id, number, fetch, article, fingerprint, now, raw,
                             unverified=unverified)
-    first = {} if before is not None else {"first_seen_at": now}
     _touch(conn, row, now, **gone, **first)
     if before is not None:
         history.restore_previous(conn, row.id, before.id, before.version, number, now,

@@ -101,3 +101,31 @@ def test_clean_spool_exits_0(sqlite_url: str, tmp_path: Path, capsys) -> None:  
     assert main(["--database-url", sqlite_url, "replay", str(spool.path)]) == 0
     assert "1 loaded, 0 already present, 0 set aside" in capsys.readouterr().out
     assert not Path(f"{spool.path}.rejects").exists()
+
+
+def test_a_record_cut_by_a_full_disk_is_removed(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The disk fills up halfway through a record: the half line is cut off again, so the
+    next record (once there is room) is a line of its own."""
+    import errno
+    import os
+
+    import pytest
+
+    spool = SpoolWriter(tmp_path / "spool.jsonl")
+    spool.write(make_fetch(at=0), make_article(BODY_A))
+    real_write = os.write
+
+    def disk_full_halfway(fd: int, data: bytes) -> int:
+        real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", disk_full_halfway)
+    with pytest.raises(OSError, match="No space left"):
+        spool.write(make_fetch(OTHER, at=1), make_article(BODY_B, canonical_url=OTHER))
+    monkeypatch.undo()
+    spool.write(make_fetch(OTHER, at=2), make_article(BODY_B, canonical_url=OTHER))
+    spool.close()
+    lines = (tmp_path / "spool.jsonl").read_bytes().splitlines()
+    assert spool.count == 2
+    assert [json.loads(line)["fetch"]["fetched_at"][-14:-6] for line in lines] == [
+        "12:00:00", "12:02:00"]

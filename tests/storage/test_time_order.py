@@ -128,6 +128,15 @@ def test_late_change_between_older_versions_restores_before_the_next(session: Se
     assert history(session) == [(1, "A", 0), (2, "B", 10), (3, "A", 20), (4, "C", 40)]
 
 
+def test_earlier_sighting_of_the_first_version(session: Session) -> None:
+    archive(session, make_fetch(at=20), make_article(BODY_A))
+    late = archive(session, make_fetch(at=10), make_article(BODY_A))
+    assert (late.outcome, late.version) == (Outcome.UNCHANGED, 1)
+    first_seen = session.scalar(select(models.Article.first_seen_at))
+    session.rollback()
+    assert _minutes(first_seen, make_fetch().fetched_at) == 10
+
+
 def test_capture_older_than_the_first_version(session: Session) -> None:
     archive(session, make_fetch(at=20), make_article(BODY_B))
     late = archive(session, make_fetch(at=10), make_article(BODY_A))

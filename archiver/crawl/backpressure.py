@@ -66,11 +66,11 @@ class PagesInHandMiddleware:
 
     async def process_request(self, request: Any) -> None:
         if self.limit <= 0:
-            return None
+            return
         while self.in_hand() >= self.limit:
             if self.count.stopping or not self.crawler.engine.running:
                 raise IgnoreRequest(NOT_FETCHED)
             await asyncio.sleep(self.POLL)
         if self.count.stopping:
             raise IgnoreRequest(NOT_FETCHED)
-        return None
+        return

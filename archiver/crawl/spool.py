@@ -152,12 +152,12 @@ def _parse(line: bytes) -> SpooledFetch:
     except json.JSONDecodeError as exc:
         raise ValueError(f"not a JSON record ({exc.msg} at column {exc.colno})") from None
     if not isinstance(record, dict):
-        raise ValueError("not a JSON object")
+        raise TypeError("not a JSON object")
     if record.get("format") != SPOOL_FORMAT:
         raise ValueError(f"unknown spool format {record.get('format')!r}")
     data = record.get("fetch")
     if not isinstance(data, dict):
-        raise ValueError("no fetch in the record")
+        raise TypeError("no fetch in the record")
     for key in ("id", "url", "fetched_at"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise ValueError(f"the fetch has no {key}")
@@ -264,7 +264,10 @@ def replay(
     from archiver.crawl.pipelines import is_transient
     from archiver.storage.archive import Outcome, archive
     from archiver.storage.session import (
-        check_database, make_engine, make_sessionmaker, unreachable,
+        check_database,
+        make_engine,
+        make_sessionmaker,
+        unreachable,
     )
 
     report = ReplayReport(rejects_path=Path(rejects) if rejects else rejects_path_for(path))

@@ -122,7 +122,7 @@ def restore_previous(
     make_room(conn, article_id, inserted)
     number = inserted + 1
     source = conn.execute(select(Versions).where(Versions.c.id == previous_id)).one()._mapping
-    values = {c: source[c] for c in source.keys() if c not in ("id", "version", "captured_at")}
+    values = {c: source[c] for c in source if c not in ("id", "version", "captured_at")}
     conn.execute(Versions.insert(), dict(values, version=number, captured_at=first.fetched_at))
     conn.execute(update(Fetches).where(*where).values(version=number))
     conn.execute(

@@ -46,16 +46,16 @@ def small_disk(tmp_path: Path) -> Iterator[Any]:
 
     yield mount
     for disk in mounted:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30, check=False)
 
 
-def _crawl(server: MockServer, site, db_file: Path, spool: Path, cwd: Path,  # noqa: ANN001
+def _crawl(server: MockServer, site, db_file: Path, spool: Path, cwd: Path,
            **settings: str) -> tuple[int, str]:
     proc = subprocess.run(
         crawl_command({"sitemap": server.sitemap_url(site)},
                       {"ARCHIVER_DB_RETRY_BACKOFF": "0.1", **settings}),
         env=crawl_env(f"sqlite:///{db_file}", spool), cwd=cwd,
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, check=False,
     )
     return proc.returncode, proc.stderr
 

@@ -82,7 +82,7 @@ def test_bad_records_are_set_aside_and_the_rest_loads(db_url: str, session: Sess
 
 
 def test_replay_command_says_what_was_set_aside(sqlite_url: str, tmp_path: Path,
-                                                capsys) -> None:  # noqa: ANN001
+                                                capsys) -> None:
     path = tmp_path / "news-run4242.jsonl"
     _spool_with_bad_lines(path)
     assert main(["--database-url", sqlite_url, "replay", str(path)]) == EXIT_REPLAY_SET_ASIDE
@@ -94,7 +94,7 @@ def test_replay_command_says_what_was_set_aside(sqlite_url: str, tmp_path: Path,
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_clean_spool_exits_0(sqlite_url: str, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_clean_spool_exits_0(sqlite_url: str, tmp_path: Path, capsys) -> None:
     spool = SpoolWriter(tmp_path / "clean.jsonl")
     spool.write(make_fetch(at=0), make_article(BODY_A))
     spool.close()
@@ -103,7 +103,7 @@ def test_clean_spool_exits_0(sqlite_url: str, tmp_path: Path, capsys) -> None:  
     assert not Path(f"{spool.path}.rejects").exists()
 
 
-def test_a_record_cut_by_a_full_disk_is_removed(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_record_cut_by_a_full_disk_is_removed(tmp_path: Path, monkeypatch) -> None:
     """The disk fills up halfway through a record: the half line is cut off again, so the
     next record (once there is room) is a line of its own."""
     import errno

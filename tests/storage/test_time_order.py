@@ -8,9 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from archiver.storage import Outcome, archive, make_engine, make_sessionmaker
-from archiver.storage import models
 from archiver.crawl.spool import SpoolWriter, replay
+from archiver.storage import Outcome, archive, make_engine, make_sessionmaker, models
 
 from .helpers import BODY_A, BODY_B, make_article, make_fetch
 
@@ -40,7 +39,7 @@ def history(session: Session, url: str = URL) -> list[tuple[int, str, int]]:
     return out
 
 
-def _minutes(value, t0) -> int:  # noqa: ANN001
+def _minutes(value, t0) -> int:
     if isinstance(value, str):  # SQLite views give text
         from datetime import datetime
         value = datetime.fromisoformat(value)
@@ -59,7 +58,7 @@ def fetch_versions(session: Session) -> list[tuple[int, str, int]]:
     return [(_minutes(r.fetched_at, t0), r.outcome, r.version) for r in rows]
 
 
-def test_older_spool_replayed_after_a_newer_crawl(db_url: str, tmp_path) -> None:  # noqa: ANN001
+def test_older_spool_replayed_after_a_newer_crawl(db_url: str, tmp_path) -> None:
     spool = SpoolWriter(tmp_path / "old.jsonl")
     spool.write(make_fetch(at=10), make_article(BODY_A))  # the database was down then
     spool.close()

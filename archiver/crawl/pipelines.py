@@ -10,7 +10,10 @@ read again in the pool and the fetch archived again, compared like with like, so
 extractor upgrade makes no version. The body of a possible article judged ``not_article``
 is kept for ``archiver reextract``. The reactor thread only moves bytes. If the database
 stays unreachable, fetched pages go to a spool file and the crawl stops with a non-zero
-exit.
+exit. Nothing is dropped silently: a page the spool cannot take either (a full disk) is
+counted as not kept and the crawl stops fetching (exit 74), as it does when free space
+falls under ``ARCHIVER_MIN_FREE_MB``. Downloads wait while ``ARCHIVER_MAX_PAGES_IN_HAND``
+pages are in hand (:mod:`archiver.crawl.backpressure`).
 """
 
 from __future__ import annotations

@@ -370,11 +370,13 @@ def _groups(versions: list[_Version]) -> list[list[_Version]]:
 
 def find_mixed(conn: Connection) -> Iterator[Mixed]:
     """Articles whose versions came from different page URLs with unrelated texts."""
+    # Only articles whose versions name more than one page URL are read in full.
+    page = Versions.c.metadata["url"].as_string()
     candidates = conn.execute(
         select(Versions.c.article_id, Articles.c.url)
         .join(Articles, Articles.c.id == Versions.c.article_id)
         .group_by(Versions.c.article_id, Articles.c.url)
-        .having(func.count() > 1)
+        .having(func.count(page.distinct()) > 1)
         .order_by(Versions.c.article_id)
     ).all()
     for candidate in candidates:

@@ -287,3 +287,40 @@ def test_a_canonical_the_archive_found_gone_or_looping_is_no_name(session: Sessi
     assert "canonical points at a redirect loop" in second.reason
     with session.begin():
         assert set(session.scalars(select(models.Article.url))) == {page_url(0), page_url(1)}
+
+
+def test_stories_claiming_one_free_url_at_once_stay_apart(db_url: str) -> None:
+    """Four writers (as four crawl processes), released together each round, archive four
+    different stories that all claim one canonical no article holds yet."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from archiver.storage import make_engine, make_sessionmaker
+
+    writers, rounds = 4, 8
+    barrier = threading.Barrier(writers)
+
+    def writer(w: int) -> list[Outcome]:
+        engine = make_engine(db_url)
+        sessions = make_sessionmaker(engine)
+        out = []
+        try:
+            for r in range(rounds):
+                barrier.wait(timeout=60)
+                with sessions() as session:
+                    result = archive(session, make_fetch(f"{SITE}/r{r}/story-{w}.html", at=r),
+                                     story(w, f"{SITE}/r{r}/the-story.html"))
+                out.append(result.outcome)
+        finally:
+            engine.dispose()
+        return out
+
+    with ThreadPoolExecutor(writers) as pool:
+        outcomes = [o for outs in pool.map(writer, range(writers)) for o in outs]
+    assert outcomes == [Outcome.NEW_ARTICLE] * writers * rounds
+    engine = make_engine(db_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            assert counts(session) == (writers * rounds, writers * rounds)
+    finally:
+        engine.dispose()

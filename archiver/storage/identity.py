@@ -20,8 +20,11 @@ The rules, in order (:func:`judge_claim` is the pure part, :func:`choose` the re
    article: a sitemap, feed, start page or section front, a page judged not to be an
    article, a 404 or 410, a redirect loop.
 4. A claim is refused when an article already stands under it whose current version came
-   from another page URL and whose text is unrelated (:func:`related`).
-5. A page archived under its own URL finds there an article whose versions came from
+   from another page URL and whose text is unrelated (:func:`related`). If that article
+   was itself filed there by another page's claim, two unrelated pages claim one URL:
+   it names neither, and the holder moves to its own page URL too (:func:`split`).
+5. A page already archived under its own URL stays there when it claims a free URL.
+6. A page archived under its own URL finds there an article whose versions came from
    another page with unrelated text (a claim believed before this page was first seen):
    those versions move out to their own page URL (:func:`split`), and the page takes
    its URL back.
@@ -217,7 +220,7 @@ def _source_page(metadata: Any, fallback: str | None) -> str | None:
 def choose(conn: Connection, page_url: str, article: Article,
            listed_in: str | None = None) -> Identity:
     """The URL to archive ``article`` (read from ``page_url``) under; runs in the
-    archiving transaction. Rules 3-5 of the module docstring on top of
+    archiving transaction. Rules 3-6 of the module docstring on top of
     :func:`judge_claim`."""
     meta = article.metadata or {}
     page = normalise_url(page_url)
@@ -233,9 +236,22 @@ def choose(conn: Connection, page_url: str, article: Article,
             url, reason = page, f"canonical points at {known}{kept}"
         else:
             other = _stranger(conn, url, page, text)
-            if other is not None:
-                url, reason = page, (f"canonical names another article (its text shares "
-                                     f"{other[1]:.0%} with this page's){kept}")
+            if other is None and _archived_as_itself(conn, url, page):
+                # A page archived under its own URL stays there when its claim names a
+                # free URL (one freed because two unrelated pages claimed it, see below).
+                url, reason = page, f"already archived under the page URL, not {url}"
+            elif other is not None:
+                held, score, source = other
+                reason = (f"canonical names another article (its text shares {score:.0%} "
+                          f"with this page's){kept}")
+                if source != url:
+                    # Its holder came from another page too: two unrelated pages claim
+                    # one URL, so it names neither; the holder goes to its own URL.
+                    freed = split(conn, held)
+                    if freed.new_urls:
+                        reason += (f"; the article read from {source}, which claimed it "
+                                   f"too, moved to its own URL")
+                url = page
     moved: tuple[int, ...] = ()
     if url == page:
         taken = _stranger(conn, page, page, text)
@@ -251,6 +267,19 @@ def choose(conn: Connection, page_url: str, article: Article,
     if isinstance(problem, str) and problem:
         reason = f"{problem}; {reason}" if reason else problem
     return Identity(url, reason, moved)
+
+
+def _archived_as_itself(conn: Connection, url: str, page: str) -> bool:
+    """Whether no article holds ``url`` and one under ``page`` was read from ``page``."""
+    rows = conn.execute(
+        select(Articles.c.url, Versions.c.metadata)
+        .join(Versions, (Articles.c.id == Versions.c.article_id)
+              & (Versions.c.version == Articles.c.current_version), isouter=True)
+        .where(Articles.c.url.in_((url, page)))
+    ).all()
+    if any(r.url == url for r in rows):
+        return False
+    return any(r.url == page and _source_page(r.metadata, page) == page for r in rows)
 
 
 def _serialise(conn: Connection, url: str) -> None:
@@ -284,9 +313,12 @@ def _known_as(conn: Connection, claim: str, named: str) -> str | None:
     return None
 
 
-def _stranger(conn: Connection, url: str, page: str, text: str) -> tuple[int, float] | None:
-    """The article under ``url`` and its text's similarity to ``text``, when its current
-    version came from another page than ``page`` and is unrelated; else None."""
+def _stranger(
+    conn: Connection, url: str, page: str, text: str
+) -> tuple[int, float, str] | None:
+    """The article under ``url``, its text's similarity to ``text`` and the page its
+    current version came from, when that is another page than ``page`` and the texts are
+    unrelated; else None."""
     row = conn.execute(
         select(Articles.c.id, Versions.c.title, Versions.c.text, Versions.c.metadata)
         .join(Articles, (Articles.c.id == Versions.c.article_id)
@@ -301,7 +333,7 @@ def _stranger(conn: Connection, url: str, page: str, text: str) -> tuple[int, fl
     score = similarity(_text(row.title, row.text), text)
     if score is None or score >= RELATED_THRESHOLD:
         return None
-    return row.id, score
+    return row.id, score, source
 
 
 # --- repair ------------------------------------------------------------------------------

@@ -157,6 +157,8 @@ def test_wrong_canonicals_never_merge_and_copies_do(site: Pages, db_url, crawl, 
     shared = [fetch[n] for n in ("shared8", "shared9")]
     assert sorted(f.outcome for f in shared) == ["new_article", "new_article"]
     assert any("canonical names another article" in (f.reason or "") for f in shared)
+    # Two unrelated pages claim one URL: it names neither.
+    assert (article_url("shared8"), article_url("shared9")) == (urls["shared8"], urls["shared9"])
     mine = f"%{prefix}/%"
     assert archive.scalar("SELECT count(*) FROM articles WHERE url LIKE :p", p=mine) == 17
     versions = "SELECT count(*) FROM article_versions WHERE url LIKE :p"

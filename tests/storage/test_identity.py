@@ -136,6 +136,9 @@ def test_a_canonical_claimed_by_two_different_stories(session: Session) -> None:
     assert first.outcome is second.outcome is Outcome.NEW_ARTICLE
     assert first.article_id != second.article_id
     assert "canonical names another article" in second.reason
+    assert "which claimed it too, moved to its own URL" in second.reason
+    with session.begin():
+        assert set(session.scalars(select(models.Article.url))) == {page_url(0), page_url(1)}
     # Again: nothing new, each in its place.
     again = [archive(session, make_fetch(page_url(i), at=5 + i), story(i, shared))
              for i in (0, 1)]
@@ -322,5 +325,9 @@ def test_stories_claiming_one_free_url_at_once_stay_apart(db_url: str) -> None:
     try:
         with make_sessionmaker(engine)() as session:
             assert counts(session) == (writers * rounds, writers * rounds)
+            # Whichever was believed first, the URL they all claimed names none of them.
+            urls = set(session.scalars(select(models.Article.url)))
+            assert urls == {f"{SITE}/r{r}/story-{w}.html"
+                            for r in range(rounds) for w in range(writers)}
     finally:
         engine.dispose()

@@ -45,7 +45,7 @@ from archiver.items import Fetch
 from archiver.spiders.news import ENCODING_KEY, OUTCOME_KEY, REASON_KEY
 from archiver.crawl.backpressure import NOT_FETCHED, PagesInHand
 from archiver.crawl.diskspace import SpaceGuard, is_disk_full, sqlite_file
-from archiver.crawl.spool import SpoolWriter
+from archiver.crawl.spool import SpoolWriter, run_identity
 from archiver.urls import MAX_URL_LENGTH
 from archiver.storage.archive import (
     ArchiveResult,
@@ -200,6 +200,7 @@ class ArchivePipeline:
             args = getattr(spider, "crawl_args", {})
             with self.Session() as session:
                 self.run_id = start_crawl_run(session, spider.name, args)
+                run = run_identity(session, self.run_id)  # so a replay can tell it apart
         except BaseException:
             self.pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -209,7 +210,8 @@ class ArchivePipeline:
         self.writer = ThreadPoolExecutor(writers, thread_name_prefix="archiver-writer")
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.spool = SpoolWriter(
-            self.spool_dir / f"{spider.name}-run{self.run_id}-{stamp}-{os.getpid()}.jsonl"
+            self.spool_dir / f"{spider.name}-run{self.run_id}-{stamp}-{os.getpid()}.jsonl",
+            run=run,
         )
         watched = {"the spool": self.spool_dir}
         db_file = sqlite_file(self.database_url)

@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,9 @@ class SpooledFetch:
     outcome: str | None
     reason: str | None
     crawl_run_id: int | None
+    #: The crawl run as the database that started it knew it (id, spider, started_at):
+    #: tells it apart from another database's run of the same id. None in old spools.
+    crawl_run: dict[str, Any] | None = None
 
 
 def _fetch_to_dict(fetch: Fetch) -> dict[str, Any]:
@@ -69,8 +72,10 @@ class SpoolWriter:
     the spool leaves nothing behind.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, run: dict[str, Any] | None = None) -> None:
         self.path = Path(path)
+        #: The crawl run's identity (:func:`run_identity`), written with every record.
+        self.run = run
         self.count = 0
         self._fd: int | None = None
         #: A cut line could not be removed: the next record starts on a line of its own.
@@ -96,6 +101,7 @@ class SpoolWriter:
             "outcome": outcome,
             "reason": reason,
             "crawl_run_id": crawl_run_id,
+            "crawl_run": self.run if self.run and self.run.get("id") == crawl_run_id else None,
         }
         # ASCII: a lone surrogate in a hostile page's text is escaped, never unencodable.
         data = (json.dumps(record, default=str) + "\n").encode("ascii")
@@ -167,6 +173,14 @@ def _parse(line: bytes) -> SpooledFetch:
     crawl_run_id = record.get("crawl_run_id")
     if crawl_run_id is not None and not isinstance(crawl_run_id, int):
         raise ValueError(f"crawl_run_id is not a number: {crawl_run_id!r}")
+    run = record.get("crawl_run")
+    if run is not None and not (
+        isinstance(run, dict) and isinstance(run.get("spider"), str)
+        and isinstance(run.get("started_at"), str)
+    ):
+        raise ValueError(f"crawl_run is not a crawl run: {run!r}")
+    if run is not None:
+        datetime.fromisoformat(run["started_at"])  # ValueError if not a time
     article = record.get("article")
     return SpooledFetch(
         fetch=_fetch_from_dict(data),
@@ -174,7 +188,21 @@ def _parse(line: bytes) -> SpooledFetch:
         outcome=outcome,
         reason=record.get("reason"),
         crawl_run_id=crawl_run_id,
+        crawl_run=run,
     )
+
+
+def run_identity(session: Any, run_id: int) -> dict[str, Any]:
+    """What tells crawl run ``run_id`` apart from another database's run of that id."""
+    from sqlalchemy import select
+
+    from archiver.storage import models
+
+    row = session.execute(
+        select(models.CrawlRun.spider, models.CrawlRun.started_at)
+        .where(models.CrawlRun.id == run_id)
+    ).one()
+    return {"id": run_id, "spider": row.spider, "started_at": row.started_at.isoformat()}
 
 
 def read_lines(path: str | Path) -> Iterator[SpoolLine]:
@@ -290,7 +318,7 @@ def replay(
                         session,
                         record.fetch,
                         record.article,
-                        crawl_run_id=runs.get(record.crawl_run_id),
+                        crawl_run_id=runs.get(record.crawl_run_id, record.crawl_run),
                         outcome=Outcome(record.outcome) if record.outcome else None,
                         reason=record.reason,
                     )
@@ -318,7 +346,9 @@ def replay(
 
 
 class _RunMap:
-    """The crawl run each spooled fetch belongs to in this database."""
+    """The crawl run each spooled fetch belongs to in this database: its own, when the
+    database has it (same id, and the same spider and start where the spool says them),
+    else a copy made once (spider and start kept, status ``replayed``)."""
 
     def __init__(self, sessions: Any, path: str, recreated: dict[int, int]) -> None:
         self.sessions = sessions
@@ -326,7 +356,7 @@ class _RunMap:
         self.recreated = recreated
         self.known: dict[int, int] = {}
 
-    def get(self, run_id: int | None) -> int | None:
+    def get(self, run_id: int | None, identity: dict[str, Any] | None) -> int | None:
         if run_id is None:
             return None
         if run_id in self.known:
@@ -334,24 +364,35 @@ class _RunMap:
         from sqlalchemy import select
 
         from archiver.storage import models
-        from archiver.storage.archive import finish_crawl_run, start_crawl_run
 
-        with self.sessions() as session:
-            if session.get(models.CrawlRun, run_id) is not None:
+        CrawlRun = models.CrawlRun
+        started = datetime.fromisoformat(identity["started_at"]) if identity else None
+        spider = identity["spider"] if identity else "replay"
+        tag = (f"run {run_id} of spider {spider} started at {identity['started_at']}"
+               if identity else f"run {run_id} of {self.path}")
+        with self.sessions() as session, session.begin():
+            row = session.get(CrawlRun, run_id)
+            if row is not None and (identity is None or (
+                    row.spider == spider and row.started_at == started)):
                 self.known[run_id] = run_id
                 return run_id
-            # Replayed before: the run recreated then (few rows; args is JSON).
-            for row in session.execute(select(models.CrawlRun.id, models.CrawlRun.args)
-                                       .where(models.CrawlRun.spider == "replay")):
-                if (row.args.get("spool_crawl_run_id"), row.args.get("spool")) == (
-                        run_id, self.path):
-                    self.known[run_id] = row.id
-                    return row.id
-            session.rollback()
-            new_id = start_crawl_run(session, "replay", {"spool": self.path,
-                                                         "spool_crawl_run_id": run_id})
-            finish_crawl_run(session, new_id, "replayed",
-                             {"note": f"crawl run {run_id} of another database, "
-                                      f"recreated to load {self.path}"})
+            # Replayed before: the copy made then. Few candidates (same spider and start,
+            # or spider "replay"); args is JSON, compared here.
+            where = [CrawlRun.spider == spider, CrawlRun.status == "replayed"]
+            if started is not None:
+                where.append(CrawlRun.started_at == started)
+            for found in session.execute(select(CrawlRun.id, CrawlRun.args).where(*where)):
+                if (found.args or {}).get("replayed_crawl_run") == tag:
+                    self.known[run_id] = found.id
+                    return found.id
+            now = datetime.now(UTC)
+            copy = CrawlRun(
+                spider=spider, args={"replayed_crawl_run": tag, "spool": self.path},
+                started_at=started or now, finished_at=now, status="replayed",
+                stats={"note": f"{tag}: not in this database, recreated to load the spool"},
+            )
+            session.add(copy)
+            session.flush()
+            new_id = copy.id
         self.recreated[run_id] = self.known[run_id] = new_id
         return new_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archiver.cli import EXIT_REPLAY_NO_INPUT, EXIT_REPLAY_SET_ASIDE, main
@@ -71,7 +71,8 @@ def test_bad_records_are_set_aside_and_the_rest_loads(db_url: str, session: Sess
     # The crawl run came from another database: recreated, and the fetches point at it.
     new_run = report.runs_recreated[4242]
     run = session.get(models.CrawlRun, new_run)
-    assert run.spider == "replay" and run.args["spool_crawl_run_id"] == 4242
+    assert run.spider == "replay" and run.status == "replayed"
+    assert run.args["replayed_crawl_run"].startswith("run 4242 of ")
     assert session.scalars(select(models.Fetch.crawl_run_id)).all() == [new_run, new_run]
     session.rollback()
 
@@ -129,3 +130,42 @@ def test_a_record_cut_by_a_full_disk_is_removed(tmp_path: Path, monkeypatch) -> 
     assert spool.count == 2
     assert [json.loads(line)["fetch"]["fetched_at"][-14:-6] for line in lines] == [
         "12:00:00", "12:02:00"]
+
+
+def test_a_spool_from_another_database_with_the_same_run_id(db_url: str, session: Session,
+                                                             tmp_path: Path) -> None:
+    """This database has a crawl run 1 of its own; the spool's run 1 is another
+    database's: its fetches go to a copy of that run, never to this database's run 1."""
+    from archiver.storage.archive import start_crawl_run
+
+    own = start_crawl_run(session, "news", {})
+    theirs = {"id": own, "spider": "news", "started_at": "2026-11-01T11:00:00+00:00"}
+    spool = SpoolWriter(tmp_path / "theirs.jsonl", run=theirs)
+    spool.write(make_fetch(at=0), make_article(BODY_A), crawl_run_id=own)
+    spool.close()
+    report = replay(spool.path, db_url)
+    copy = report.runs_recreated[own]
+    assert copy != own and report.loaded == 1
+    run = session.get(models.CrawlRun, copy)
+    assert (run.spider, run.status) == ("news", "replayed")
+    assert run.started_at.isoformat() == "2026-11-01T11:00:00+00:00"
+    assert session.scalars(select(models.Fetch.crawl_run_id)).all() == [copy]
+    session.rollback()
+    assert replay(spool.path, db_url).runs_recreated == {}  # the copy is found again
+    assert session.scalar(select(func.count()).select_from(models.CrawlRun)) == 2
+
+
+def test_a_spool_from_this_database_keeps_its_run(db_url: str, session: Session,
+                                                  tmp_path: Path) -> None:
+    from archiver.crawl.spool import run_identity
+    from archiver.storage.archive import start_crawl_run
+
+    own = start_crawl_run(session, "news", {})
+    with session.begin():
+        identity = run_identity(session, own)
+    spool = SpoolWriter(tmp_path / "ours.jsonl", run=identity)
+    spool.write(make_fetch(at=0), make_article(BODY_A), crawl_run_id=own)
+    spool.close()
+    report = replay(spool.path, db_url)
+    assert report.runs_recreated == {} and report.loaded == 1
+    assert session.scalars(select(models.Fetch.crawl_run_id)).all() == [own]

@@ -477,10 +477,10 @@ def _move(conn: Connection, row: Any, group: list[_Version], url: str) -> int | 
     # article and this group stays where it was.
     new_id = conn.scalar(
         insert_ignore(conn, models.Article, ["url"], Articles.c.id),
-        dict(site_id=row.site_id, url=url, first_seen_at=group[0].captured_at,
-             last_fetched_at=_last_fetched(conn, row.id, group),
-             last_changed_at=last.captured_at, current_version=len(group),
-             current_hash=last.content_hash),
+        {"site_id": row.site_id, "url": url, "first_seen_at": group[0].captured_at,
+         "last_fetched_at": _last_fetched(conn, row.id, group),
+         "last_changed_at": last.captured_at, "current_version": len(group),
+         "current_hash": last.content_hash},
     )
     if new_id is None:
         return None

@@ -34,10 +34,10 @@ class Pages(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Pages
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         status, headers, body = self.server.pages.get(
             self.path, (404, {"Content-Type": "text/plain"}, b"not found"))
         self.send_response(status)

@@ -18,16 +18,26 @@ SITE = "https://www.example-news.com"
 
 #: Five different stories (no three-word run in common between any two).
 STORIES = [
-    "The harbour ferry resumes its winter timetable on Monday after repairs to the pier "
-    "were finished ahead of schedule, the port authority said in a statement.",
-    "A new public library opens in the old railway station next spring, with a reading "
-    "room for children and a workshop where residents can repair bicycles.",
-    "Farmers in the eastern valley expect a record apple harvest after a mild spring and "
-    "a wet summer, although prices at the wholesale market keep falling.",
-    "The regional court rejected an appeal by the tram operator against a fine imposed for "
-    "delays that left commuters stranded during last year's heatwave.",
-    "Scientists at the university measured the fastest glacier retreat on record in the "
-    "northern mountains, where ice has thinned by forty metres in a decade.",
+    (
+        "The harbour ferry resumes its winter timetable on Monday after repairs to the pier "
+        "were finished ahead of schedule, the port authority said in a statement."
+    ),
+    (
+        "A new public library opens in the old railway station next spring, with a reading "
+        "room for children and a workshop where residents can repair bicycles."
+    ),
+    (
+        "Farmers in the eastern valley expect a record apple harvest after a mild spring and "
+        "a wet summer, although prices at the wholesale market keep falling."
+    ),
+    (
+        "The regional court rejected an appeal by the tram operator against a fine imposed for "
+        "delays that left commuters stranded during last year's heatwave."
+    ),
+    (
+        "Scientists at the university measured the fastest glacier retreat on record in the "
+        "northern mountains, where ice has thinned by forty metres in a decade."
+    ),
 ]
 
 

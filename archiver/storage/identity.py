@@ -433,7 +433,7 @@ def split(conn: Connection, article_id: int) -> SplitResult:
     Idempotent: an article whose versions all belong to its own URL is left as it is.
     """
     row = conn.execute(
-        select(Articles.c.id, Articles.c.url, Articles.c.site_id)
+        select(Articles.c.id, Articles.c.url, Articles.c.site_id, Articles.c.next_visit_at)
         .where(Articles.c.id == article_id).with_for_update()
     ).one()
     result = SplitResult(article_id)
@@ -480,7 +480,9 @@ def _move(conn: Connection, row: Any, group: list[_Version], url: str) -> int | 
         {"site_id": row.site_id, "url": url, "first_seen_at": group[0].captured_at,
          "last_fetched_at": _last_fetched(conn, row.id, group),
          "last_changed_at": last.captured_at, "current_version": len(group),
-         "current_hash": last.content_hash},
+         "current_hash": last.content_hash,
+         # Revisited on the schedule the merged article had (NULL is never due).
+         "next_visit_at": row.next_visit_at},
     )
     if new_id is None:
         return None

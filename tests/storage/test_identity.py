@@ -239,6 +239,8 @@ def test_check_and_fix_split_what_a_believed_root_merged(
         ("https://www.example-news.com/", sorted(page_url(i) for i in range(3)))]
     root = mixed[0].article_id
     with session.begin():
+        due = session.get(models.Article, root).next_visit_at
+        assert due is not None
         result = identity.split(session.connection(), root)
     assert sorted(result.new_urls) == sorted(page_url(i) for i in range(3))
     with session.begin():
@@ -259,6 +261,7 @@ def test_check_and_fix_split_what_a_believed_root_merged(
                 models.Fetch.article_id == art.id)).all()
             assert {f.url for f in fetched} == {page_url(i)}
             assert all(1 <= f.version <= art.current_version for f in fetched)
+            assert art.next_visit_at == due  # still revisited
         assert sorted(session.scalars(select(models.Fetch.id))) == fetches_before
     # The next crawl of the same pages adds nothing.
     for i in range(3):

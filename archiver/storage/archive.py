@@ -383,7 +383,9 @@ def _version(
     if now < row.last_changed_at:
         # Written after a newer capture (a slow writer, a replayed spool): its place in
         # history is at its own time, never as the current version.
-        return _late_capture(conn, row, fetch, article, fingerprint, now, raw)
+        late = _late_capture(conn, row, fetch, article, fingerprint, now, raw)
+        if late is not None:
+            return late
     came_back = "the article came back after being gone" if row.gone_at is not None else None
     # Read after the lock, not joined into it: PostgreSQL re-checks a locked row that
     # another writer changed meanwhile against the join's older snapshot, and drops it.
@@ -450,16 +452,19 @@ def _late_capture(
     fingerprint: str,
     now: datetime,
     raw: PackedBody | None,
-) -> tuple[ArchiveResult, int | None]:
-    """A capture older than the current version (see :mod:`archiver.storage.history`)."""
+) -> tuple[ArchiveResult, int | None] | None:
+    """A capture older than the current version (see :mod:`archiver.storage.history`);
+    None when no version was captured after it (then it is compared as a current one)."""
     gone = {} if row.gone_at is None or row.gone_at > now else {"gone_at": None}
+    after = history.version_after(conn, row.id, now)
+    if after is None:
+        return None
     before = history.version_at(conn, row.id, now)
     if before is not None and before.content_hash == fingerprint:
         _touch(conn, row, now, **gone)
         return ArchiveResult(Outcome.UNCHANGED, "a late capture, the same as the version "
                              "current at its time", row.id, before.version,
                              site_id=row.site_id), None
-    after = history.version_after(conn, row.id, now)
     first = {} if before is not None else {"first_seen_at": now}  # seen earlier than thought
     if after.content_hash == fingerprint:
         _touch(conn, row, now, **gone, **first)

@@ -558,7 +558,10 @@ def _page_host(root: HtmlElement) -> str | None:
     """The page's own host, from its canonical URL: links elsewhere are no teasers."""
     for el in root.iter("link", "meta"):
         if (el.get("rel") == "canonical" and el.tag == "link") or el.get("property") == "og:url":
-            host = urlsplit(el.get("href") or el.get("content") or "").netloc.lower()
+            try:
+                host = urlsplit(el.get("href") or el.get("content") or "").netloc.lower()
+            except ValueError:  # a malformed canonical ("http://[::1") names no host
+                continue
             if host:
                 return host.removeprefix("www.")
     return None

@@ -1,117 +1,18 @@
-"""The ``archiver`` command.
-
-    archiver db upgrade      apply the migrations to the configured database
-    archiver db current      say which migration the database is at
-    archiver db downgrade R  revert the migrations down to R (``base``: drop everything)
-    archiver demo            crawl a bundled demo site twice, offline, and show the archive
-    archiver replay FILE...  archive what a crawl spooled while the database was down
-    archiver reextract       re-read stored captures with the running extractor
-    archiver health          extraction health per site (exit 1 while a site is flagged)
-    archiver identity        articles whose versions came from unrelated pages (--fix: split)
-
-Exit statuses: 0 success; 1 ``health`` found a flagged site (``db current``: the schema
-is behind; ``identity --check``: mixed articles found; ``identity --fix``: some could not
-be split); 2 one line on stderr: the database is unreachable or behind, or the
-extractor setting does not load; 65 ``replay`` set records aside (in ``FILE.rejects``,
-the rest loaded); 66 ``replay`` could not read a spool file; 130 ``reextract`` was
-interrupted (what it committed is kept: run it again to continue).
-
-The database is ``ARCHIVER_DATABASE_URL`` (default: ``archive.db`` in the working
-directory), or ``--database-url``.
-"""
+"""Commands that look after an archive: demo, replay, reextract, health, identity."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
-from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from archiver.storage.session import database_url
 
-from archiver.crawl.extractors import ExtractorError
-from archiver.storage import migrate
-from archiver.storage.errors import StorageError
-from archiver.storage.session import database_url, display_url, make_engine, unreachable
-
-logger = logging.getLogger("archiver")
-
-#: Subcommands register here: name -> (configure parser, handler).
-Command = Callable[[argparse.Namespace], int]
+from .common import ProgressBar, iso_date
 
 
-def _db_migrate(args: argparse.Namespace) -> int:
-    url = database_url(args.database_url)
-    _ensure_reachable(url)
-    if args.db_command == "upgrade":
-        migrate.upgrade(url, args.revision)
-        print(f"{display_url(url)}: upgraded to {args.revision} ({migrate.head_revision()})")
-    else:
-        migrate.downgrade(url, args.revision)
-        print(f"{display_url(url)}: downgraded to {args.revision}")
-    return 0
-
-
-def _db_current(args: argparse.Namespace) -> int:
-    url = database_url(args.database_url)
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            current = migrate.current_revision(conn)
-    except (OperationalError, DBAPIError) as exc:
-        raise unreachable(url, exc) from exc
-    finally:
-        engine.dispose()
-    head = migrate.head_revision()
-    if current is None:
-        state = "no archive schema: run `archiver db upgrade`"
-    elif current == head:
-        state = f"at {current} (head)"
-    else:
-        state = f"at {current}, head is {head}: run `archiver db upgrade`"
-    print(f"{display_url(url)}: {state}")
-    return 0 if current == head else 1
-
-
-def _ensure_reachable(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        with engine.connect():
-            pass
-    except (OperationalError, DBAPIError) as exc:
-        raise unreachable(url, exc) from exc
-    finally:
-        engine.dispose()
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="archiver", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--database-url",
-        help="SQLAlchemy URL of the archive (default: $ARCHIVER_DATABASE_URL or sqlite:///archive.db)",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    db = commands.add_parser("db", help="manage the archive's schema")
-    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    up = db_commands.add_parser("upgrade", help="apply the migrations")
-    up.add_argument("revision", nargs="?", default="head")
-    up.set_defaults(handler=_db_migrate)
-    down = db_commands.add_parser("downgrade", help="revert the migrations")
-    down.add_argument("revision", help="target revision; `base` removes the schema")
-    down.set_defaults(handler=_db_migrate)
-    cur = db_commands.add_parser("current", help="show the schema's migration")
-    cur.set_defaults(handler=_db_current)
-
-    _add_extra_commands(commands)
-    return parser
-
-
-def _add_extra_commands(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     """Commands that live with their feature (crawl demo, replay, ...)."""
     demo = commands.add_parser(
         "demo",
@@ -130,8 +31,8 @@ def _add_extra_commands(commands: argparse._SubParsersAction) -> None:
     )
     rx.add_argument("--site", help="only this site (domain)")
     rx.add_argument("--source", help="only this source's domains (sources.toml)")
-    rx.add_argument("--since", type=_date, help="only captures made at or after (ISO date/time)")
-    rx.add_argument("--until", type=_date, help="only captures made before (ISO date/time)")
+    rx.add_argument("--since", type=iso_date, help="only captures made at or after (ISO date/time)")
+    rx.add_argument("--until", type=iso_date, help="only captures made before (ISO date/time)")
     rx.add_argument("--latest-only", action="store_true",
                     help="only each article's current version (default: all versions)")
     rx.add_argument("--dry-run", action="store_true",
@@ -196,37 +97,13 @@ def _replay(args: argparse.Namespace) -> int:
     return status
 
 
-def _date(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-class _ProgressBar:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
-
-    def __init__(self, total: int) -> None:
-        self.total = max(total, 1)
-
-    def __call__(self, done: int) -> None:
-        width = 30
-        filled = min(width, width * done // self.total)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        sys.stderr.write("\n")
-
-
 def _reextract(args: argparse.Namespace) -> int:
     from archiver.ops.reextract import count_captures, reextract
 
     url = database_url(args.database_url)
     bar = None
     if sys.stderr.isatty() and not args.json:
-        bar = _ProgressBar(count_captures(url, site=args.site, since=args.since,
+        bar = ProgressBar(count_captures(url, site=args.site, since=args.since,
                                           until=args.until, latest_only=args.latest_only))
     try:
         report = reextract(
@@ -302,21 +179,3 @@ def _identity(args: argparse.Namespace) -> int:
     if args.fix:
         return 1 if report.left else 0
     return 1 if report.mixed else 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        return args.handler(args)
-    except (StorageError, ExtractorError) as exc:
-        print(f"archiver: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Reserved: crawl-run bookkeeping for the scheduler: job names, heartbeats (operations, #10).
+
+A no-op until that work lands here, so that the migrations being written side by side
+keep one chain.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0012"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,24 @@
+"""Reserved: full-text search over versions (analyst access, #15).
+
+A no-op until that work lands here, so that the migrations being written side by side
+keep one chain.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

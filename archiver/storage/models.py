@@ -197,9 +197,18 @@ class CrawlRun(Base):
     args: Mapped[dict[str, Any]]
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    #: running, finished, failed (or Scrapy's close reason).
+    #: running, finished, failed, interrupted, skipped (the job's lock was held),
+    #: abandoned (its process died), or Scrapy's close reason.
     status: Mapped[str] = mapped_column(String(64))
     stats: Mapped[dict[str, Any]]
+    #: The job: the crawl's normalised arguments (archiver/service/jobs.py), which its
+    #: lock is named after; NULL before migration 0012.
+    job: Mapped[str | None] = mapped_column(index=True)
+    #: Written every ARCHIVER_HEARTBEAT_INTERVAL seconds while the crawl runs.
+    heartbeat_at: Mapped[datetime | None]
+    #: The process running the crawl, to tell a dead one from a live one.
+    pid: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(String(255))
 
 
 class Fetch(Base):

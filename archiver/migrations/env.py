@@ -24,13 +24,23 @@ def _url() -> str:
 def _include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
     # The SQL views are made by hand in the migrations; autogenerate must not see them
     # as tables to drop.
-    return not (type_ == "table" and reflected and compare_to is None and name in VIEWS)
+    if type_ == "table" and reflected and compare_to is None and name in VIEWS:
+        return False
+    # Full-text search (0013) lives outside the models: a tsvector column and its GIN
+    # index on PostgreSQL, kept by a trigger.
+    return not (reflected and compare_to is None and name in SEARCH_OBJECTS)
+
+
+def _include_name(name, type_, parent_names):  # noqa: ANN001
+    # SQLite's FTS5 table (0013) and its shadow tables are never reflected.
+    return not (type_ == "table" and name is not None and name.startswith("versions_fts"))
 
 
 VIEWS = {
     "article_latest", "article_versions", "fetch_log", "version_readings",
     "site_extraction_health",
 }
+SEARCH_OBJECTS = {"search_vector", "ix_versions_search_vector"}
 
 
 def run_migrations_offline() -> None:
@@ -40,6 +50,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         include_object=_include_object,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -54,6 +65,7 @@ def run_migrations_online() -> None:
             # SQLite can't ALTER most things; batch mode rebuilds tables instead.
             render_as_batch=connection.dialect.name == "sqlite",
             include_object=_include_object,
+            include_name=_include_name,
             compare_type=True,
         )
         with context.begin_transaction():

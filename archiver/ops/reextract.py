@@ -42,6 +42,7 @@ from archiver.storage.archive import (
     recover_article,
     replace_reading,
 )
+from archiver.storage.history import record_changes
 from archiver.storage.session import check_database, make_engine
 from archiver.urls import site_domain
 from archiver.crawl.workers import PageResult, default_workers, make_pool, reread_capture
@@ -380,6 +381,9 @@ def _finish(
     """Collect a batch's readings and write them in one transaction."""
     results = [(item, _result(future)) for item, future in pending]
     now = datetime.now(timezone.utc)
+    #: Per article, the first version whose reading changed: its change classes and the
+    #: later versions' follow the newest readings (what the views show).
+    reread: dict[int, int] = {}
     with engine.connect() as conn:
         # A dry run reads only: no transaction, so it never takes SQLite's write lock.
         with nullcontext() if dry_run else conn.begin():
@@ -391,9 +395,13 @@ def _finish(
                     continue
                 if item.kind == "version":
                     _version_item(conn, item, result.article, report, dry_run, now,
-                                  examples_per_site)
+                                  examples_per_site, reread)
                 else:
                     _fetch_item(conn, item, result.article, report, dry_run, examples_per_site)
+            # Once per article and batch (still under its row lock), however many of its
+            # versions the batch re-read.
+            for article_id, first in reread.items():
+                record_changes(conn, article_id, first)
     return len(results)
 
 
@@ -446,6 +454,7 @@ def _version_item(
     dry_run: bool,
     now: datetime,
     examples_per_site: int,
+    reread: dict[int, int],
 ) -> None:
     if article is None:
         report.count(item.site, "not_article")  # its stored reading stays
@@ -458,15 +467,17 @@ def _version_item(
         return
     fingerprint = content_fingerprint(article)
     row = lock_article(conn, item.article_id)
-    current = conn.scalar(
-        select(models.Version.extractor_version).where(models.Version.id == item.id)
-    )
+    current, number = conn.execute(
+        select(models.Version.extractor_version, models.Version.version)
+        .where(models.Version.id == item.id)
+    ).one()
     if current != item.old.extractor_version:
         report.count(item.site, "skipped")  # another run (or a crawl) re-read it meanwhile
         return
     if not replace_reading(conn, item.id, article, fingerprint, now):
         report.count(item.site, "unchanged")
         return
+    reread[item.article_id] = min(reread.get(item.article_id, number), number)
     if item.version == row.current_version:
         conn.execute(
             models.Article.__table__.update()

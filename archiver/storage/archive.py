@@ -425,6 +425,8 @@ def _version(
                    f"(it was read by {current.extractor_version})")
     if baseline == fingerprint:
         _touch(conn, row, now, gone_at=None, **new_hash)
+        if new_hash:  # a new reading: the version's change from the one before it too
+            history.record_changes(conn, row.id, row.current_version)
         reason = "; ".join(filter(None, [why, came_back])) or None
         return ArchiveResult(Outcome.UNCHANGED, reason, row.id, row.current_version,
                              site_id=row.site_id), None
@@ -441,6 +443,7 @@ def _version(
         if restored is not None:
             _touch(conn, row, now, current_version=restored[0], current_hash=baseline,
                    last_changed_at=restored[1])
+    history.record_changes(conn, row.id, row.current_version if new_hash else number)
     return ArchiveResult(Outcome.NEW_VERSION, why, row.id, number, site_id=row.site_id), raw_id
 
 
@@ -482,6 +485,8 @@ def _late_capture(
     if before is not None:
         history.restore_previous(conn, row.id, before.id, before.version, number, now,
                                  after.captured_at)
+    # Every version from the inserted one on has a new predecessor or new earlier ones.
+    history.record_changes(conn, row.id, number)
     why = (f"a late capture, placed in history before the version captured at "
            f"{after.captured_at.isoformat()}")
     return ArchiveResult(Outcome.NEW_VERSION, why, row.id, number, site_id=row.site_id), raw_id

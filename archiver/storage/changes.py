@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from difflib import SequenceMatcher
@@ -42,6 +42,7 @@ __all__ = [
     "Change",
     "Snapshot",
     "classify",
+    "classify_history",
     "correction_notes",
     "diff_words",
     "paragraphs",
@@ -124,6 +125,24 @@ def classify(previous: Snapshot, current: Snapshot, earlier: Collection[str] = (
             removed += sum(w != BREAK for w in old)
             added += sum(w != BREAK for w in new)
     return Change(tuple(c for c in CLASSES if c in found), added, removed)
+
+
+def classify_history(versions: Sequence[Snapshot], earlier: Iterable[str] = ()) -> list[Change]:
+    """Each version after the first classified against the one before it.
+
+    Args:
+        versions: consecutive versions of one article, in time order.
+        earlier: content keys of the article's versions before ``versions[0]``.
+
+    Returns:
+        One :class:`Change` per version after the first.
+    """
+    keys = set(earlier)
+    changes = []
+    for previous, current in zip(versions, versions[1:]):
+        changes.append(classify(previous, current, keys))
+        keys.add(previous.content_key())  # not adjacent to the versions after ``current``
+    return changes
 
 
 def paragraphs(text: str | None) -> list[str]:

@@ -18,6 +18,10 @@ When the inserted capture is followed by fetches that found the *previous* conte
 it is restored as a version of its own at the first of those fetches, which is recorded
 as the new version it was. Everything here runs in :func:`archiver.storage.archive.archive`'s
 transaction, which holds the article's row lock.
+
+Each version records what kind of change it is from the version before it in time order
+(:mod:`archiver.storage.changes`); :func:`record_changes` classifies again every version
+whose predecessor moved, changed its reading, or whose earlier versions did.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from archiver.storage import models
+from archiver.storage.changes import Snapshot, classify_history
 
 Articles = models.Article.__table__
 Versions = models.Version.__table__
@@ -133,3 +138,36 @@ def restore_previous(
         )
     )
     return number, first.fetched_at
+
+
+def record_changes(conn: Connection, article_id: int, first: int) -> None:
+    """Classify the article's versions from number ``first`` to its newest, each against
+    the version before it (:func:`archiver.storage.changes.classify_history`), and store
+    the classes and diff sizes. Reads the texts of those versions and the one before them,
+    and only the content hashes of the earlier ones (for reverts): appending a version
+    costs two texts. Version 1 has no classes."""
+    if first <= 1:
+        conn.execute(update(Versions).where(Versions.c.article_id == article_id,
+                                            Versions.c.version == 1)
+                     .values(change_classes=None, words_added=None, words_removed=None))
+        first = 2
+    rows = conn.execute(
+        select(Versions.c.id, Versions.c.title, Versions.c.authors, Versions.c.published_at,
+               Versions.c.text, Versions.c.content_hash)
+        .where(Versions.c.article_id == article_id, Versions.c.version >= first - 1)
+        .order_by(Versions.c.version)
+    ).all()
+    if len(rows) < 2:
+        return
+    earlier = conn.scalars(
+        select(Versions.c.content_hash)
+        .where(Versions.c.article_id == article_id, Versions.c.version < first - 1)
+    ).all()
+    changes = classify_history(
+        [Snapshot(r.title, r.authors, r.published_at, r.text, r.content_hash) for r in rows],
+        earlier,
+    )
+    for row, change in zip(rows[1:], changes):
+        conn.execute(update(Versions).where(Versions.c.id == row.id).values(
+            change_classes=change.label, words_added=change.words_added,
+            words_removed=change.words_removed))

@@ -48,6 +48,7 @@ from sqlalchemy import Connection, func, select, update
 
 from archiver.extract import Article
 from archiver.storage import models
+from archiver.storage.history import record_changes
 from archiver.storage.upsert import insert_ignore
 from archiver.urls import MAX_URL_LENGTH, normalise_url, same_site
 
@@ -463,6 +464,9 @@ def split(conn: Connection, article_id: int) -> SplitResult:
     moved = {v.id for g in groups if g is not keeper and g[0].page not in result.left
              for v in g}
     _renumber(conn, row.id, [v for g in groups for v in g if v.id not in moved])
+    # Each article's versions now follow other versions: what kind of change each is too.
+    for changed in (row.id, *result.new_ids):
+        record_changes(conn, changed, 1)
     return result
 
 

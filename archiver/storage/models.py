@@ -149,6 +149,13 @@ class Version(Base):
     #: by another extractor version whose raw capture could not be re-read: the change may
     #: be the extractor's, not the publisher's.
     unverified_change: Mapped[bool] = mapped_column(server_default=false())
+    #: What kind of change this version is from the one before it in time order
+    #: (:mod:`archiver.storage.changes`): classes joined by commas, e.g.
+    #: ``headline,substantive``; NULL for a first version.
+    change_classes: Mapped[str | None] = mapped_column(String(100))
+    #: Words of the body added and removed since the version before (NULL for the first).
+    words_added: Mapped[int | None]
+    words_removed: Mapped[int | None]
 
 
 class Reading(Base):

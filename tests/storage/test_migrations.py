@@ -18,7 +18,7 @@ TABLES = {
 }
 VIEWS = {
     "article_latest", "article_versions", "fetch_log", "version_readings",
-    "site_extraction_health",
+    "site_extraction_health", "article_changes",
 }
 
 

@@ -31,6 +31,7 @@ from archiver.storage.models import Outcome
 from archiver.storage.raw import PackedBody, store_raw
 from archiver.storage.sanitize import clean_datetime, clean_json, clean_text
 from archiver.storage.upsert import insert_ignore
+from archiver.storage.urlkey import url_in, url_is, url_sha256
 from archiver.urls import normalise_url, site_domain
 
 logger = logging.getLogger(__name__)
@@ -232,6 +233,7 @@ def _archive(
         # article was reached: _site_id must run at most once per transaction (its cache
         # trusts a conflicting row to be committed already).
         site_id = _site_id(conn, fetch.final_url or fetch.url, None, now)
+    fetch_url = clean_text(fetch.url) or ""
     # The fetch row goes in last, in the same transaction. If its uid is taken (a
     # replayed spool file, a retried transaction, a second writer of the same fetch,
     # which on PostgreSQL waits here on the unique index until the first commits), the
@@ -240,7 +242,8 @@ def _archive(
         insert_ignore(conn, models.Fetch, ["uid"], Fetches.c.id),
         dict(
             uid=fetch.id,
-            url=clean_text(fetch.url),
+            url=fetch_url,
+            url_sha256=url_sha256(fetch_url),
             final_url=clean_text(fetch.final_url),
             status=fetch.status,
             fetched_at=now,
@@ -357,16 +360,17 @@ def _version(
 ) -> tuple[ArchiveResult, int | None]:
     fingerprint = content_fingerprint(article)
 
-    row = _lock_article(conn, Articles.c.url == url, missing_ok=True)
+    row = _lock_article(conn, url_is(Articles, url), missing_ok=True)
     if row is None:
         # Race: two crawls see a new article at once. Only one insert succeeds; the other
         # does nothing, then waits on the winner's row lock below and compares with it.
         site_id = _site_id(conn, url, article.site_name, now)
         article_id = conn.scalar(
-            insert_ignore(conn, models.Article, ["url"], Articles.c.id),
+            insert_ignore(conn, models.Article, ["url_sha256"], Articles.c.id),
             dict(
                 site_id=site_id,
                 url=url,
+                url_sha256=url_sha256(url),
                 first_seen_at=now,
                 last_fetched_at=now,
                 last_changed_at=now,
@@ -378,7 +382,7 @@ def _version(
             raw_id = _store_version(conn, article_id, 1, fetch, article, fingerprint, now, raw)
             return ArchiveResult(Outcome.NEW_ARTICLE, None, article_id, 1,
                                  site_id=site_id), raw_id
-        row = _lock_article(conn, Articles.c.url == url)
+        row = _lock_article(conn, url_is(Articles, url))
 
     if now < row.last_changed_at:
         # Written after a newer capture (a slow writer, a replayed spool): its place in
@@ -668,12 +672,12 @@ def _known_article(conn: Connection, fetch: Fetch) -> int | None:
     """The article a URL was archived as, if any: by its own normalised URL, else by the
     last fetch of the same URL that reached an article (a page whose canonical differs)."""
     urls = {normalise_url(u) for u in (fetch.url, fetch.final_url) if u}
-    found = conn.scalar(select(Articles.c.id).where(Articles.c.url.in_(urls)))
+    found = conn.scalar(select(Articles.c.id).where(url_in(Articles, urls)))
     if found is not None:
         return found
     return conn.scalar(
         select(Fetches.c.article_id)
-        .where(Fetches.c.url == fetch.url, Fetches.c.article_id.is_not(None))
+        .where(url_is(Fetches, clean_text(fetch.url) or ""), Fetches.c.article_id.is_not(None))
         .order_by(Fetches.c.fetched_at.desc())
         .limit(1)
     )
@@ -698,7 +702,7 @@ def validators_for(session: Session, urls: Iterable[str]) -> dict[str, dict[str,
         rows = session.execute(
             select(models.Fetch.url, models.Fetch.etag, models.Fetch.last_modified)
             .where(
-                models.Fetch.url.in_(chunk),
+                url_in(Fetches, chunk),
                 models.Fetch.status.in_((200, 304)),
                 (models.Fetch.etag.is_not(None)) | (models.Fetch.last_modified.is_not(None)),
             )
@@ -762,13 +766,15 @@ def recover_article(
     """
     url = identity.choose(conn, url, article).url  # a canonical is a claim to check
     fingerprint = content_fingerprint(article)
-    # Race: two reextract runs (or a crawl) archive this URL at once; the unique url keeps
-    # one article, and only the run whose insert succeeded writes its version.
+    # Race: two reextract runs (or a crawl) archive this URL at once; the unique url
+    # (its digest) keeps one article, and only the run whose insert succeeded writes its
+    # version.
     article_id = conn.scalar(
-        insert_ignore(conn, models.Article, ["url"], Articles.c.id),
+        insert_ignore(conn, models.Article, ["url_sha256"], Articles.c.id),
         dict(
             site_id=_site_id(conn, url, article.site_name, fetched_at, cache=False),
             url=url,
+            url_sha256=url_sha256(url),
             first_seen_at=fetched_at,
             last_fetched_at=fetched_at,
             last_changed_at=fetched_at,
@@ -777,7 +783,7 @@ def recover_article(
         ),
     )
     if article_id is None:
-        return conn.scalar(select(Articles.c.id).where(Articles.c.url == url)), False
+        return conn.scalar(select(Articles.c.id).where(url_is(Articles, url))), False
     conn.execute(
         _INSERT_VERSION,
         dict(

@@ -50,6 +50,7 @@ from archiver.extract import Article
 from archiver.storage import models
 from archiver.storage.history import record_changes
 from archiver.storage.upsert import insert_ignore
+from archiver.storage.urlkey import url_in, url_is, url_sha256
 from archiver.urls import MAX_URL_LENGTH, normalise_url, same_site
 
 __all__ = [
@@ -276,7 +277,7 @@ def _archived_as_itself(conn: Connection, url: str, page: str) -> bool:
         select(Articles.c.url, Versions.c.metadata)
         .join(Versions, (Articles.c.id == Versions.c.article_id)
               & (Versions.c.version == Articles.c.current_version), isouter=True)
-        .where(Articles.c.url.in_((url, page)))
+        .where(url_in(Articles, (url, page)))
     ).all()
     if any(r.url == url for r in rows):
         return False
@@ -297,7 +298,7 @@ def _known_as(conn: Connection, claim: str, named: str) -> str | None:
     variants = {claim, named, named.rstrip("/"), named.rstrip("/") + "/"}
     last = conn.execute(
         select(Fetches.c.outcome, Fetches.c.status, Fetches.c.kind, Fetches.c.reason)
-        .where(Fetches.c.url.in_(variants))
+        .where(url_in(Fetches, variants))
         .order_by(Fetches.c.fetched_at.desc(), Fetches.c.id.desc())
         .limit(1)
     ).first()
@@ -324,7 +325,7 @@ def _stranger(
         select(Articles.c.id, Versions.c.title, Versions.c.text, Versions.c.metadata)
         .join(Articles, (Articles.c.id == Versions.c.article_id)
               & (Versions.c.version == Articles.c.current_version))
-        .where(Articles.c.url == url)
+        .where(url_is(Articles, url))
     ).first()
     if row is None:
         return None
@@ -450,7 +451,7 @@ def split(conn: Connection, article_id: int) -> SplitResult:
             result.left.append(keeper[0].page)
         else:
             conn.execute(update(Articles).where(Articles.c.id == row.id)
-                         .values(url=keeper[0].page))
+                         .values(url=keeper[0].page, url_sha256=url_sha256(keeper[0].page)))
             result.new_urls.append(keeper[0].page)
     for group in groups:
         if group is keeper:
@@ -471,7 +472,7 @@ def split(conn: Connection, article_id: int) -> SplitResult:
 
 
 def _taken(conn: Connection, url: str) -> bool:
-    return conn.execute(select(Articles.c.id).where(Articles.c.url == url)).first() is not None
+    return conn.execute(select(Articles.c.id).where(url_is(Articles, url))).first() is not None
 
 
 def _move(conn: Connection, row: Any, group: list[_Version], url: str) -> int | None:
@@ -480,8 +481,9 @@ def _move(conn: Connection, row: Any, group: list[_Version], url: str) -> int | 
     # Race: a crawl archives this page under its URL meanwhile; the unique url keeps its
     # article and this group stays where it was.
     new_id = conn.scalar(
-        insert_ignore(conn, models.Article, ["url"], Articles.c.id),
-        {"site_id": row.site_id, "url": url, "first_seen_at": group[0].captured_at,
+        insert_ignore(conn, models.Article, ["url_sha256"], Articles.c.id),
+        {"site_id": row.site_id, "url": url, "url_sha256": url_sha256(url),
+         "first_seen_at": group[0].captured_at,
          "last_fetched_at": _last_fetched(conn, row.id, group),
          "last_changed_at": last.captured_at, "current_version": len(group),
          "current_hash": last.content_hash,

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from archiver.storage.types import BigIntPK, JSONType, UTCDateTime, intpk
+from archiver.storage.urlkey import default_url_sha256
 
 
 class Outcome(StrEnum):
@@ -79,7 +80,12 @@ class Article(Base):
 
     id: Mapped[intpk]
     site_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("sites.id"), index=True)
-    url: Mapped[str] = mapped_column(unique=True)
+    #: Of any length: unique through ``url_sha256`` (archiver/storage/urlkey.py).
+    url: Mapped[str]
+    #: SHA-256 of ``url``: the article's identity in the unique index (migration 0010).
+    url_sha256: Mapped[str] = mapped_column(
+        String(64), unique=True, default=default_url_sha256
+    )
     first_seen_at: Mapped[datetime]
     last_fetched_at: Mapped[datetime]
     #: When the current version was captured.
@@ -226,13 +232,15 @@ class Fetch(Base):
         CheckConstraint(
             "outcome IN (" + ", ".join(f"'{o.value}'" for o in Outcome) + ")", name="outcome"
         ),
-        Index("ix_fetches_url_fetched_at", "url", "fetched_at"),
+        Index("ix_fetches_url_sha256_fetched_at", "url_sha256", "fetched_at"),
     )
 
     id: Mapped[intpk]
     #: Made by the crawler with the fetch; writing the same fetch twice changes nothing.
     uid: Mapped[str] = mapped_column(String(64), unique=True)
     url: Mapped[str]
+    #: SHA-256 of ``url``, indexed with ``fetched_at`` for lookups by URL (migration 0010).
+    url_sha256: Mapped[str] = mapped_column(String(64), default=default_url_sha256)
     final_url: Mapped[str | None]
     status: Mapped[int | None]
     fetched_at: Mapped[datetime]

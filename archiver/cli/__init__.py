@@ -8,6 +8,12 @@
     archiver reextract       re-read stored captures with the running extractor
     archiver health          extraction health per site (exit 1 while a site is flagged)
     archiver identity        articles whose versions came from unrelated pages (--fix: split)
+    archiver schedule        run due jobs, each as its own crawl (--once: for cron)
+    archiver status          jobs, sites, revisit backlog (exit 1 when a job keeps failing)
+    archiver history URL     an article's versions: when, what kind of change, words +/-
+    archiver diff URL [A [B]]  what changed between two versions (default: the last two)
+    archiver show URL        an article as it was (--version N, --as-of TIMESTAMP)
+    archiver search QUERY    full-text search over every version (--removed/--added PHRASE)
 
 Each command lives with its group in this package (``db``, ``maintenance``, ...):
 a module adds its subcommands in ``add_commands`` and is listed in ``COMMAND_MODULES``.
@@ -15,7 +21,8 @@ a module adds its subcommands in ``add_commands`` and is listed in ``COMMAND_MOD
 Exit statuses: 0 success; 1 ``health`` found a flagged site (``db current``: the schema
 is behind; ``identity --check``: mixed articles found; ``identity --fix``: some could not
 be split); 2 one line on stderr: the database is unreachable or behind, or the
-extractor setting does not load; 65 ``replay`` set records aside (in ``FILE.rejects``,
+extractor setting does not load, or ``history``/``diff``/``show`` found no such article,
+version or time; 65 ``replay`` set records aside (in ``FILE.rejects``,
 the rest loaded); 66 ``replay`` could not read a spool file; 130 ``reextract`` was
 interrupted (what it committed is kept: run it again to continue).
 
@@ -42,6 +49,9 @@ __all__ = ["EXIT_REPLAY_NO_INPUT", "EXIT_REPLAY_SET_ASIDE", "build_parser", "mai
 COMMAND_MODULES: tuple[str, ...] = (
     "archiver.cli.db",
     "archiver.cli.maintenance",
+    "archiver.cli.service",
+    "archiver.cli.history",
+    "archiver.cli.analyst",
 )
 
 

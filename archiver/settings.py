@@ -7,9 +7,27 @@ Anything here can be overridden per run with ``scrapy crawl ... -s NAME=VALUE``.
 
 import os
 
+
+def _env_number(name: str, default: int) -> int | str:
+    """An integer from the environment; a value that is not one is kept as written, so
+    that ``archiver.crawl.preflight.check_settings`` reports it in one line instead of
+    this import failing with a traceback (for every command, even ``archiver db current``).
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        return raw
+
+
 BOT_NAME = "archiver"
 SPIDER_MODULES = ["archiver.spiders"]
 NEWSPIDER_MODULE = "archiver.spiders"
+#: ``scrapy crawl`` checks arguments, settings and the database before it starts, and
+#: reports a mistake in one line (archiver/crawl/commands/crawl.py).
+COMMANDS_MODULE = "archiver.crawl.commands"
 
 # --- archiver -------------------------------------------------------------------------
 
@@ -21,7 +39,7 @@ ARCHIVER_DATABASE_URL = os.environ.get("ARCHIVER_DATABASE_URL", "sqlite:///archi
 ARCHIVER_SOURCES = os.environ.get("ARCHIVER_SOURCES", "sources.toml")
 
 #: Worker processes that run extraction off the reactor thread (default: one per core).
-ARCHIVER_EXTRACT_WORKERS = int(os.environ.get("ARCHIVER_EXTRACT_WORKERS") or (os.cpu_count() or 1))
+ARCHIVER_EXTRACT_WORKERS = _env_number("ARCHIVER_EXTRACT_WORKERS", os.cpu_count() or 1)
 
 #: The function that reads pages, ``module:function`` with the signature of the built-in
 #: ``archiver.extract:extract`` (a ``[[source]]`` may name its own with ``extractor =``).
@@ -29,7 +47,11 @@ ARCHIVER_EXTRACTOR = os.environ.get("ARCHIVER_EXTRACTOR") or "archiver.extract:e
 
 #: Days to keep the raw body of a possible article judged ``not_article`` (so that
 #: ``archiver reextract`` can recover it with a better extractor); 0 keeps none.
-ARCHIVER_KEEP_NOT_ARTICLE_DAYS = int(os.environ.get("ARCHIVER_KEEP_NOT_ARTICLE_DAYS") or 90)
+ARCHIVER_KEEP_NOT_ARTICLE_DAYS = _env_number("ARCHIVER_KEEP_NOT_ARTICLE_DAYS", 90)
+
+#: Seconds to wait for a PostgreSQL server to accept and answer a connection (and for the
+#: schema check's first query) before saying it cannot be reached.
+ARCHIVER_DB_CONNECT_TIMEOUT = _env_number("ARCHIVER_DB_CONNECT_TIMEOUT", 10)
 
 #: Where fetched pages go when the database stays unreachable; ``archiver replay`` loads them.
 ARCHIVER_SPOOL_DIR = os.environ.get("ARCHIVER_SPOOL_DIR", "spool")
@@ -38,6 +60,13 @@ ARCHIVER_SPOOL_DIR = os.environ.get("ARCHIVER_SPOOL_DIR", "spool")
 #: refuses them by default (loopback, private, link-local, CGNAT, ...): an intranet
 #: deployment's own publishers. See archiver/crawl/netpolicy.py.
 ARCHIVER_ALLOWED_NETWORKS = os.environ.get("ARCHIVER_ALLOWED_NETWORKS", "")
+
+#: How often ``archiver schedule`` runs the revisit crawl (``-a revisit=due``): an
+#: interval such as ``5m``; ``off`` schedules none. Sources get theirs in sources.toml.
+ARCHIVER_REVISIT_EVERY = os.environ.get("ARCHIVER_REVISIT_EVERY", "5m")
+
+#: Where ``archiver schedule`` appends each job's crawl output (``<job>.log``).
+ARCHIVER_LOG_DIR = os.environ.get("ARCHIVER_LOG_DIR", "logs")
 
 #: Contact URL put in the user agent, so publishers can reach whoever runs the crawl.
 ARCHIVER_CONTACT_URL = os.environ.get(
@@ -74,6 +103,14 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("ARCHIVER_LOG_LEVEL", "INFO")
 
 # --- crawling (each overridable with -s) -----------------------------------------------
+
+#: Seconds between the crawl's progress lines (pages fetched, archive outcomes so far,
+#: queue, rate); 0: none. The closing summary line is always written.
+ARCHIVER_PROGRESS_INTERVAL = 30.0
+
+#: Seconds between a crawl's heartbeats in its crawl-run row; a run whose heartbeat is
+#: four intervals old and whose job lock is free is ``abandoned`` (archiver/service/runs.py).
+ARCHIVER_HEARTBEAT_INTERVAL = 30.0
 
 #: Database writes that fail with a transient error are retried this many times, waiting
 #: ARCHIVER_DB_RETRY_BACKOFF seconds and doubling; then the crawl spools and stops.

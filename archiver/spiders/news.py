@@ -79,6 +79,18 @@ def _headers(response: Response) -> dict[str, str]:
     return out
 
 
+#: Arguments Scrapy or scrapyd may pass besides the spider's own (``_job``: scrapyd).
+_SCRAPY_ARGUMENTS = {"name", "_job"}
+
+
+def known_arguments() -> list[str]:
+    """The ``-a NAME=`` arguments the news spider takes, from its signature."""
+    import inspect
+
+    params = inspect.signature(NewsSpider.__init__).parameters.values()
+    return [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"]
+
+
 class NewsSpider(scrapy.Spider):
     name = "news"
 
@@ -93,6 +105,13 @@ class NewsSpider(scrapy.Spider):
         revisit: str = "",
         **kwargs: Any,
     ) -> None:
+        unknown = sorted(k for k in kwargs if k not in _SCRAPY_ARGUMENTS)
+        if unknown:
+            raise UsageError(
+                f"unknown spider argument{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(repr, unknown))}: the news spider takes "
+                f"{', '.join(f'-a {n}=' for n in known_arguments())}"
+            )
         super().__init__(**kwargs)
         self.sitemap_urls = _split(sitemap)
         self.feed_urls = _split(feed)
@@ -102,7 +121,9 @@ class NewsSpider(scrapy.Spider):
         try:
             self.limit = int(limit) if limit else None
         except ValueError:
-            raise UsageError(f"limit must be an integer, not {limit!r}") from None
+            self.limit = -1
+        if self.limit is not None and self.limit < 1:
+            raise UsageError(f"limit must be a whole number of at least 1, not {limit!r}")
         if revisit and revisit not in REVISIT_MODES:
             raise UsageError(f"revisit must be one of {', '.join(REVISIT_MODES)}, not {revisit!r}")
         #: ``due`` or ``all``: revisit archived articles instead of reading listings.
@@ -118,7 +139,7 @@ class NewsSpider(scrapy.Spider):
         ):
             raise UsageError(
                 "nothing to crawl: give -a sitemap=URL, -a feed=URL, -a url=URL, "
-                "-a site=URL or -a source=NAME"
+                "-a site=URL, -a source=NAME or -a revisit=due"
             )
         #: The arguments as given, for the crawl-run row.
         self.crawl_args = {
@@ -153,6 +174,21 @@ class NewsSpider(scrapy.Spider):
         except SourcesError as exc:
             raise UsageError(str(exc)) from exc
         return spider
+
+    @classmethod
+    def check_arguments(cls, settings: Any, **kwargs: Any) -> None:
+        """Check the arguments and the sources they name, as ``from_crawler`` would,
+        before a crawl starts (``archiver.crawl.preflight``).
+
+        Raises:
+            UsageError: one line saying what is wrong.
+        """
+        spider = cls(**kwargs)
+        for name in spider.source_names:
+            try:
+                get_source(settings.get("ARCHIVER_SOURCES"), name)
+            except SourcesError as exc:
+                raise UsageError(str(exc)) from exc
 
     @property
     def trusted_urls(self) -> list[str]:

@@ -11,3 +11,7 @@ class DatabaseUnavailable(StorageError):
 
 class SchemaMissing(StorageError):
     """The database is reachable but its schema is missing or out of date."""
+
+
+class BadDatabaseUrl(StorageError):
+    """The database URL cannot be parsed or names a database archiver does not support."""

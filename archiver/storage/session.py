@@ -2,33 +2,84 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archiver.storage.errors import DatabaseUnavailable, SchemaMissing
+from archiver.storage.errors import BadDatabaseUrl, DatabaseUnavailable, SchemaMissing
 
 #: How long an SQLite writer waits for another process's write lock, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+#: Seconds to wait for a PostgreSQL server to accept and answer a connection, when neither
+#: the URL (``?connect_timeout=``) nor ``ARCHIVER_DB_CONNECT_TIMEOUT`` says otherwise.
+CONNECT_TIMEOUT = 10
+#: The database URL forms that work, for the message about one that does not.
+URL_FORMS = (
+    "sqlite:///PATH (a file; sqlite:////abs/path), "
+    "postgresql://USER:PASSWORD@HOST[:PORT]/DB (also postgres:// and postgresql+psycopg://)"
+)
+#: Driver names people write for PostgreSQL; all mean psycopg 3, the driver installed.
+_POSTGRES_DRIVERS = {"postgres", "postgresql", "postgres+psycopg", "postgresql+psycopg"}
+_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
+#: Query parameters that carry a secret (libpq reads ``?password=`` as the password).
+_SECRET_PARAMS = ("password", "passfile", "sslpassword", "secret", "token")
 
 
 def database_url(url: str | None = None) -> str:
-    """The given URL, or the configured ``ARCHIVER_DATABASE_URL``."""
-    if url:
-        return url
-    from archiver import settings  # the one place that reads the environment
+    """The given URL, or the configured ``ARCHIVER_DATABASE_URL``, in the form SQLAlchemy
+    needs (``postgres://`` and ``postgresql://`` become ``postgresql+psycopg://``).
 
-    return settings.ARCHIVER_DATABASE_URL
+    Raises:
+        BadDatabaseUrl: not a URL, or a scheme other than SQLite or PostgreSQL.
+    """
+    if not url:
+        from archiver import settings  # the one place that reads the environment
+
+        url = settings.ARCHIVER_DATABASE_URL
+    return normalise_database_url(url)
 
 
-def display_url(url: str) -> str:
-    """The URL with its password hidden, for messages and logs."""
+def normalise_database_url(url: str) -> str:
+    """``url`` with its driver made explicit; see :func:`database_url`."""
+    sa_url = _parse(url)
+    driver = sa_url.drivername.lower()
+    if driver in _POSTGRES_DRIVERS:
+        sa_url = sa_url.set(drivername="postgresql+psycopg")
+    elif driver not in _SQLITE_DRIVERS:
+        raise BadDatabaseUrl(
+            f"database URL {display_url(url)} has an unsupported scheme "
+            f"{sa_url.drivername!r}; use {URL_FORMS}"
+        )
+    return sa_url.render_as_string(hide_password=False)
+
+
+def _parse(url: str) -> URL:
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL has no password we could find either
-        return url
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        raise BadDatabaseUrl(
+            f"{display_url(url)!r} is not a database URL; use {URL_FORMS}"
+        ) from None
+
+
+def display_url(url: str | URL) -> str:
+    """The URL with its password hidden, for messages and logs, whichever way it was
+    given: ``user:password@host`` or ``?password=...`` (and other secret parameters)."""
+    try:
+        sa_url = make_url(url)
+    except (ArgumentError, ValueError, TypeError):  # hide where credentials would be
+        text = re.sub(r"(?<=://)[^/@]*@", "***@", str(url))
+        secret = "|".join(_SECRET_PARAMS)
+        return re.sub(rf"(?i)([?&][^=&]*(?:{secret})[^=&]*=)[^&]*", r"\1***", text)
+    query = {
+        k: ("***" if any(s in k.lower() for s in _SECRET_PARAMS) else v)
+        for k, v in sa_url.query.items()
+    }
+    rendered = sa_url.set(query=query).render_as_string(hide_password=True)
+    return rendered.replace("=%2A%2A%2A", "=***")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -41,6 +92,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = database_url(url)
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite":
+        kwargs.pop("connect_timeout", None)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -61,7 +113,21 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    timeout = kwargs.pop("connect_timeout", None) or _connect_timeout()
+    if "connect_timeout" not in sa_url.query:
+        # A server that accepts and never answers otherwise hangs us for minutes.
+        kwargs["connect_args"] = {"connect_timeout": timeout, **kwargs.get("connect_args", {})}
     return create_engine(url, **kwargs)
+
+
+def _connect_timeout() -> int:
+    from archiver import settings
+
+    value = getattr(settings, "ARCHIVER_DB_CONNECT_TIMEOUT", CONNECT_TIMEOUT)
+    try:
+        return max(1, int(float(value)))
+    except (TypeError, ValueError):
+        return CONNECT_TIMEOUT
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -81,6 +147,10 @@ def check_database(engine: Engine) -> None:
     url = engine.url.render_as_string(hide_password=False)
     try:
         with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                # A server that answers the connection but not the query (a lock held by
+                # a migration, an overloaded server) fails the check instead of hanging.
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {_connect_timeout() * 1000}")
             current = current_revision(conn)
     except (OperationalError, DBAPIError) as exc:
         raise unreachable(url, exc) from exc

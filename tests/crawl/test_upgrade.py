@@ -118,9 +118,11 @@ def test_bad_extractor_setting_is_one_line_before_the_crawl(
 ) -> None:
     site = server.new_site(n=2, seed=16)
     done = plugged_crawl(sqlite_url, extractor=path, sitemap=server.sitemap_url(site))
-    assert done.returncode != 0
-    line = f"ExtractorError: ARCHIVER_EXTRACTOR: extractor {path!r}: "
-    assert line in done.log and message in done.log, done.log[-3000:]
+    # One line and exit status 2 (usage/configuration error), checked before Scrapy starts.
+    assert done.returncode == 2, done.log[-3000:]
+    line = f"scrapy crawl: error: ARCHIVER_EXTRACTOR: extractor {path!r}: "
+    assert done.log.startswith(line) and message in done.log, done.log[-3000:]
+    assert len(done.log.strip().splitlines()) == 1, done.log[-3000:]
     assert archive_of(sqlite_url).scalar("SELECT count(*) FROM fetches") == 0
     assert not server.requests_for(site.prefix)
 

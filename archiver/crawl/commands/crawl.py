@@ -1,0 +1,116 @@
+"""``scrapy crawl``, checked before it starts and with exit statuses a scheduler can trust.
+
+Scrapy's own command starts the crawler process (its banner, logging, the reactor) and
+then lets the spider fail inside it: a bad argument, an unknown source or a database
+without the schema came out as tens of lines of tracebacks (Scrapy's, asyncio's
+"Task exception was never retrieved") and exit status 1 — or 0. This one runs
+:func:`archiver.crawl.preflight.check_crawl` first: a mistake is one line on stderr,
+``scrapy crawl news: error: ...``, and exit status 2, before anything is started.
+
+Statuses once the crawl ran are set by the pipeline (``archiver/crawl/pipelines.py``):
+74 pages could not be kept, 75 database unavailable (pages spooled), 130 interrupted,
+3 every fetch failed. See the README's exit-status table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
+from scrapy.exceptions import UsageError as ScrapyUsageError
+from scrapy.spiderloader import get_spider_loader
+
+from archiver.crawl.preflight import EXIT_USAGE, ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """The errors whose message is all a user needs (no traceback)."""
+    from archiver.crawl.extractors import ExtractorError
+    from archiver.crawl.netpolicy import PolicyError
+    from archiver.crawl.sources import SourcesError
+    from archiver.spiders.news import UsageError
+    from archiver.storage.errors import StorageError
+
+    return (ConfigError, UsageError, SourcesError, ExtractorError, StorageError, PolicyError)
+
+
+class Command(ScrapyCrawl):
+    requires_crawler_process = False  # made in run(), once the preflight has passed
+
+    def long_desc(self) -> str:
+        return (
+            "Run a spider of the project. The news spider: scrapy crawl news "
+            "-a sitemap=URL | -a feed=URL | -a url=URL | -a site=URL | -a source=NAME | "
+            "-a revisit=due|all [-a limit=N]; `archiver --help` lists the exit statuses."
+        )
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            raise ScrapyUsageError(
+                "give one spider: scrapy crawl news -a sitemap=URL (see `archiver --help`)",
+                print_help=False,
+            )
+        assert self.settings is not None
+        name = args[0]
+        try:
+            spidercls = get_spider_loader(self.settings).load(name)
+        except KeyError:
+            self._fail(f"no spider named {name!r}: the project's spider is `news`")
+            return
+        from archiver.crawl.preflight import check_crawl
+
+        try:
+            check_crawl(self.settings, spidercls, opts.spargs)
+        except _user_errors() as exc:
+            self._fail(str(exc))
+            return
+
+        self.crawler_process = self._make_process()
+        crawler = self._create_crawler(spidercls)
+        started = self.crawler_process.crawl(crawler, **opts.spargs)
+        if isinstance(started, asyncio.Task):
+            started.add_done_callback(self._crawl_done)
+        else:  # a Deferred (CrawlerProcess)
+            started.addErrback(lambda failure: self._crawl_failed(failure.value))
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed and not self.exitcode:
+            self.exitcode = 1
+
+    def _make_process(self) -> AsyncCrawlerProcess | CrawlerProcess:
+        """The process ``scrapy.cmdline`` would have made (logging starts here)."""
+        assert self.settings is not None
+        settings = self.settings
+        if (
+            settings["TWISTED_REACTOR"] == "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+            and not settings.getbool("FORCE_CRAWLER_PROCESS")
+        ) or not settings.getbool("TWISTED_REACTOR_ENABLED"):
+            return AsyncCrawlerProcess(settings)
+        return CrawlerProcess(settings)
+
+    def _crawl_done(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved: asyncio does not print it again
+        if exc is not None:
+            self._crawl_failed(exc)
+
+    def _crawl_failed(self, exc: BaseException) -> None:
+        """A failure the preflight could not foresee (the database went away between
+        the check and the start): one line for a known error, a traceback for a bug."""
+        if isinstance(exc, _user_errors()):
+            self._fail(str(exc))
+        else:
+            logger.error("The crawl failed to start", exc_info=exc)
+            self.exitcode = 1
+
+    def _fail(self, message: str) -> None:
+        sys.stderr.write(f"scrapy crawl: error: {message}\n")
+        sys.stderr.flush()
+        self.exitcode = EXIT_USAGE

@@ -38,7 +38,7 @@ def _include_name(name, type_, parent_names):  # noqa: ANN001
 
 VIEWS = {
     "article_latest", "article_versions", "fetch_log", "version_readings",
-    "site_extraction_health",
+    "site_extraction_health", "version_search",
 }
 SEARCH_OBJECTS = {"search_vector", "ix_versions_search_vector"}
 

@@ -6,7 +6,8 @@ re-reads a version goes through that table), and existing versions are indexed h
 - PostgreSQL: ``versions.search_vector`` holds the title (weight A) and the text (weight
   B) parsed with the text search configuration of the version's language
   (``archiver_search_config(language)``: ``de`` -> ``german``, ``en-GB`` -> ``english``,
-  ``simple`` where none fits), GIN-indexed.
+  ``simple`` where none fits), GIN-indexed; the view ``version_search`` shows it to
+  analysts.
 - SQLite: the external-content FTS5 table ``versions_fts(title, text)``, rowid =
   ``versions.id``, Porter stemming (English) over Unicode words without diacritics.
 
@@ -81,6 +82,27 @@ BEFORE INSERT OR UPDATE OF title, text, language ON versions
 FOR EACH ROW EXECUTE FUNCTION versions_search_vector_update()
 """
 
+# The analysts' way in on PostgreSQL (a read-only role reads views only): every version
+# with its search document and the configuration its language reads with.
+PG_VIEW = """
+CREATE VIEW version_search AS
+SELECT
+    a.id                                   AS article_id,
+    a.url                                  AS url,
+    s.domain                               AS site,
+    v.version                              AS version,
+    v.captured_at                          AS captured_at,
+    v.title                                AS title,
+    v.language                             AS language,
+    v.text                                 AS text,
+    (v.version = a.current_version)        AS is_latest,
+    archiver_search_config(v.language)     AS config,
+    v.search_vector                        AS document
+FROM versions v
+JOIN articles a ON a.id = v.article_id
+JOIN sites s ON s.id = a.site_id
+"""
+
 SQLITE_FTS = """
 CREATE VIRTUAL TABLE versions_fts USING fts5(
     title, text,
@@ -121,6 +143,7 @@ def upgrade() -> None:
         op.execute("UPDATE versions SET search_vector = "
                    "archiver_search_document(language, title, text)")
         op.execute("CREATE INDEX ix_versions_search_vector ON versions USING gin (search_vector)")
+        op.execute(PG_VIEW)
     else:
         op.execute(SQLITE_FTS)
         for trigger in SQLITE_TRIGGERS:
@@ -130,6 +153,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP VIEW version_search")
         op.execute("DROP TRIGGER versions_search_vector ON versions")
         op.execute("DROP FUNCTION versions_search_vector_update()")
         op.execute("DROP INDEX ix_versions_search_vector")

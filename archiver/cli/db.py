@@ -14,7 +14,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     db = commands.add_parser("db", help="manage the archive's schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = db_commands.add_parser("upgrade", help="apply the migrations")
-    up.add_argument("revision", nargs="?", default="head")
+    up.add_argument("revision", nargs="?", default="head",
+                    help="the migration to upgrade to (default: head, the latest)")
     up.set_defaults(handler=_db_migrate)
     down = db_commands.add_parser("downgrade", help="revert the migrations")
     down.add_argument("revision", help="target revision; `base` removes the schema")

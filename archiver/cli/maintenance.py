@@ -16,7 +16,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     """Commands that live with their feature (crawl demo, replay, ...)."""
     demo = commands.add_parser(
         "demo",
-        help="crawl a bundled demo site twice, offline, and show what the archive holds",
+        help="crawl a bundled demo site twice, offline, and show what the archive holds "
+             "(into a temporary SQLite file unless --database-url is given)",
     )
     demo.set_defaults(handler=_demo)
     replay = commands.add_parser(
@@ -65,7 +66,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from archiver.demo.runner import main as run_demo
 
-    return run_demo(database_url(args.database_url))
+    # Only an explicit --database-url: ARCHIVER_DATABASE_URL names the real archive, and
+    # the demo publisher's articles do not belong there.
+    return run_demo(database_url(args.database_url) if args.database_url else None)
 
 
 #: ``archiver replay``: some records were set aside in the rejects file (EX_DATAERR).

@@ -12,9 +12,11 @@ import difflib
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -49,10 +51,17 @@ def run_crawl(database_url: str, args: Sequence[str], settings: dict[str, str] |
     return proc.returncode, summary
 
 
-def main(database_url: str) -> int:
-    """Run the demo against ``database_url``; returns an exit status."""
+def main(database_url: str | None = None) -> int:
+    """Run the demo against ``database_url`` (default: a new SQLite file in a temporary
+    directory, never the configured archive); returns an exit status."""
     started = time.monotonic()
-    print(f"Archive: {display_url(database_url)} (migrating it to the latest schema)")
+    if database_url is None:
+        path = Path(tempfile.mkdtemp(prefix="archiver-demo-")) / "archive.db"
+        database_url = f"sqlite:///{path}"
+        print(f"Archive: {path}, a new SQLite file for the demo "
+              "(--database-url URL to use another; your archive is not touched)")
+    else:
+        print(f"Archive: {display_url(database_url)} (migrating it to the latest schema)")
     upgrade(database_url)
     articles = load_articles()
     publisher = Publisher(SITE_NAME, articles, tagline="The harbour city's daily paper")
@@ -84,9 +93,10 @@ def main(database_url: str) -> int:
         server.stop()
     show(database_url, base)
     print(f"\nDone in {time.monotonic() - started:.1f}s. Query the archive yourself, e.g.:")
-    print("  sqlite3 archive.db 'SELECT version_count, title FROM article_latest'"
-          if database_url.startswith("sqlite:///archive.db") else
-          "  SELECT version_count, title FROM article_latest;")
+    db_file = database_url.removeprefix("sqlite:///") if database_url.startswith(
+        "sqlite:///") else None
+    print(f"  sqlite3 {db_file} 'SELECT version_count, title FROM article_latest'"
+          if db_file else "  SELECT version_count, title FROM article_latest;")
     return 0
 
 

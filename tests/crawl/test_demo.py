@@ -1,7 +1,9 @@
-"""The README's first Quickstart command: `archiver demo`, offline, on the SQLite default."""
+"""The README's first Quickstart command: `archiver demo`, offline, into a temporary
+SQLite file (never the configured archive)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -9,15 +11,25 @@ from pathlib import Path
 
 
 def test_demo_archives_site_and_shows_the_correction(tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "archiver.cli", "demo"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env={"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)},
+        # A configured archive is not where the demo writes (only --database-url is).
+        env={"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path),
+             "TMPDIR": str(tmp_path / "tmp"),
+             "ARCHIVER_DATABASE_URL": f"sqlite:///{tmp_path / 'production.db'}"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Crawl run 2 finished" in done.stdout
     assert "+++ after" in done.stdout and "Correction:" in done.stdout
-    with sqlite3.connect(tmp_path / "archive.db") as db:
+    where = re.search(r"^Archive: (\S+), a new SQLite file for the demo", done.stdout, re.M)
+    assert where, done.stdout
+    demo_db = Path(where.group(1))
+    assert demo_db.parent.parent == tmp_path / "tmp"
+    assert f"sqlite3 {demo_db} " in done.stdout  # how to query it
+    assert not (tmp_path / "production.db").exists() and not (tmp_path / "archive.db").exists()
+    with sqlite3.connect(demo_db) as db:
         counts = db.execute(
             "SELECT version_count, count(*) FROM article_latest GROUP BY version_count"
         ).fetchall()

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -46,6 +47,13 @@ from archiver.spiders.news import ENCODING_KEY, OUTCOME_KEY, REASON_KEY
 from archiver.crawl.backpressure import NOT_FETCHED, PagesInHand
 from archiver.crawl.diskspace import SpaceGuard, is_disk_full, sqlite_file
 from archiver.crawl.spool import SpoolWriter, run_identity
+from archiver.service.runs import (
+    EXIT_ALREADY_RUNNING,
+    EXIT_INTERRUPTED,
+    CrawlJob,
+    JobAlreadyRunning,
+    finish_interrupted,
+)
 from archiver.urls import MAX_URL_LENGTH
 from archiver.storage.archive import (
     ArchiveResult,
@@ -54,11 +62,15 @@ from archiver.storage.archive import (
     RereadNeeded,
     archive,
     finish_crawl_run,
-    start_crawl_run,
 )
 from archiver.storage.errors import StorageError
 from archiver.storage.raw import load_capture, prune_kept_bodies
-from archiver.storage.session import check_database, make_engine, make_sessionmaker
+from archiver.storage.session import (
+    check_database,
+    display_url,
+    make_engine,
+    make_sessionmaker,
+)
 from archiver.crawl.workers import (
     BodyTooLarge,
     PageResult,
@@ -78,6 +90,9 @@ EXIT_DATABASE_UNAVAILABLE = 75
 #: Exit status of a crawl that stopped because it could not keep pages (EX_IOERR): free
 #: space under ARCHIVER_MIN_FREE_MB, or neither the database nor the spool could take them.
 EXIT_CANNOT_KEEP = 74
+#: Exit status of a crawl that finished but could fetch nothing (every fetch an error),
+#: run status ``failed``: a scheduler must tell it from a good crawl.
+EXIT_NOTHING_FETCHED = 3
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/xml", "application/xml", "text/plain")
 
@@ -174,6 +189,13 @@ class ArchivePipeline:
         #: Pages in this pipeline, for the downloads' backpressure (archiver/crawl/backpressure.py).
         self.in_hand = PagesInHand.of(crawler)
         self.run_id: int | None = None
+        #: The job's lock, run row and heartbeat (archiver/service/runs.py).
+        self.heartbeat = settings.getfloat("ARCHIVER_HEARTBEAT_INTERVAL", 30.0)
+        #: Why this crawl was skipped (its job was running elsewhere), else None.
+        self._skipped: str | None = None
+        #: Fetches in the pipeline, spooled if the reactor stops before they are written.
+        self._in_hand: dict[int, Fetch] = {}
+        self._ended = False
         self.started = time.monotonic()
         self._db_down = threading.Event()
         self._summary: str | None = None
@@ -188,21 +210,29 @@ class ArchivePipeline:
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
-        # Start the workers first: they boot (importing extraction) while the database is
-        # checked and the first listings download, not when the first page arrives.
+        self.engine = make_engine(self.database_url)
+        check_database(self.engine)  # a clear StorageError before anything is fetched
+        self.Session = make_sessionmaker(self.engine)
+        args = getattr(spider, "crawl_args", {})
+        # One crawl of a job at a time: its lock is taken before anything is fetched.
+        self.job = CrawlJob(self.database_url, self.Session, spider.name, args, self.heartbeat)
+        try:
+            self.run_id = self.job.start()
+        except JobAlreadyRunning as busy:
+            self.run_id, self._skipped = busy.run_id, str(busy)
+            self.engine.dispose()
+            raise CloseSpider("skipped") from None
+        # The workers boot (importing extraction) while the first listings download, not
+        # when the first page arrives.
         self.pool = make_pool(self.workers)
         for _ in range(self.workers):
             self.pool.submit(os.getpid)
         try:
-            self.engine = make_engine(self.database_url)
-            check_database(self.engine)  # a clear StorageError before anything is fetched
-            self.Session = make_sessionmaker(self.engine)
-            args = getattr(spider, "crawl_args", {})
             with self.Session() as session:
-                self.run_id = start_crawl_run(session, spider.name, args)
                 run = run_identity(session, self.run_id)  # so a replay can tell it apart
         except BaseException:
             self.pool.shutdown(wait=False, cancel_futures=True)
+            self.job.release()
             raise
         writers = self.writer_threads or (
             1 if self.engine.dialect.name == "sqlite" else 4  # SQLite has one writer anyway
@@ -219,12 +249,15 @@ class ArchivePipeline:
             watched["the archive"] = db_file
         self.space = SpaceGuard(watched, self.min_free)
         self._chain_shutdown_signals()
+        from twisted.internet import reactor
+
+        reactor.addSystemEventTrigger("before", "shutdown", self._unclean_shutdown)
         low = self.space.low()
         if low:
             self._stop_keeping(low, "disk_space_low")
         logger.info(
             "Crawl run %s: archiving into %s, %d extraction workers, %d writer threads",
-            self.run_id, self.engine.url.render_as_string(hide_password=True),
+            self.run_id, display_url(self.engine.url),
             self.workers, writers,
         )
 
@@ -235,10 +268,12 @@ class ArchivePipeline:
             self.stats.inc_value("archiver/not_fetched")  # held back at the stop: no page
             return dataclasses.replace(item, body=None)
         self.in_hand.in_pipeline += 1
+        self._in_hand[id(item)] = item
         try:
             return await self._process_fetch(item)
         finally:
             self.in_hand.in_pipeline -= 1
+            self._in_hand.pop(id(item), None)
 
     async def _process_fetch(self, fetch: Fetch) -> Fetch:
         self.counts["fetched"] += 1
@@ -506,11 +541,24 @@ class ArchivePipeline:
                 return
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
+        if self._skipped is not None:
+            self._ended = True  # the engine never started: this is the last line
+            logger.warning("Crawl run %s skipped: %s", self.run_id, self._skipped)
+            _exit_at_shutdown(EXIT_ALREADY_RUNNING)
+            return
         if not hasattr(self, "writer"):
             return  # open_spider failed: nothing to close
         self.pool.shutdown(wait=True, cancel_futures=True)
         status = "database_unavailable" if self._db_down.is_set() else reason
+        if status == "shutdown":  # Scrapy's reason for Ctrl-C / SIGTERM
+            status = "interrupted"
+        elif status == "finished" and self.counts["fetched"] and (
+                self.counts["errors"] == self.counts["fetched"]):
+            status = "failed"  # every fetch an error: the site (or the network) is down
         self.counts["seconds"] = round(time.monotonic() - self.started, 1)
+        # Scrapy's own count of requests its duplicate filter dropped (the closing stats
+        # dump's dupefilter/filtered), beside ``duplicates``: fetches already archived.
+        self.counts["duplicate_requests"] = self.stats.get_value("dupefilter/filtered", 0)
         if self._stopped is not None:
             status = self._stopped[1]
             self.counts["stopped_because"] = self._stopped[0]  # type: ignore[assignment]
@@ -523,6 +571,8 @@ class ArchivePipeline:
                 if self._stopped is None:
                     status = "database_unavailable"
         self.writer.shutdown(wait=True)
+        self.job.release()  # after the run's end is recorded
+        self._ended = True
         self.spool.close()
         self.engine.dispose()
         c = self.counts
@@ -547,6 +597,11 @@ class ArchivePipeline:
             _exit_at_shutdown(EXIT_CANNOT_KEEP)
         elif self._db_down.is_set():
             _exit_at_shutdown(EXIT_DATABASE_UNAVAILABLE)
+        elif status == "interrupted":
+            _exit_at_shutdown(EXIT_INTERRUPTED)
+        elif status == "failed":
+            self._summary += "; every fetch failed: nothing could be fetched"
+            _exit_at_shutdown(EXIT_NOTHING_FETCHED)
 
     def _finish_run(self, status: str) -> None:
         with self.Session() as session:
@@ -562,10 +617,74 @@ class ArchivePipeline:
                         logger.info("Pruned %d not_article bodies older than %d days",
                                     pruned, self.keep_days)
 
+    def _unclean_shutdown(self) -> None:
+        """The reactor stops before the spider closed (a second Ctrl-C or SIGTERM, Scrapy's
+        "forcing unclean shutdown"): the pages in the pipeline go to the spool (read here,
+        as the workers would), the run is recorded ``interrupted``, the extraction workers
+        are stopped, and the process exits 130 at once."""
+        if self._ended or not hasattr(self, "writer"):
+            return
+        self._ended = True
+        self._wake.set()  # writers waiting to retry give up
+        workers = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        for fetch in list(self._in_hand.values()):
+            self._spool_now(fetch)
+        self.counts["seconds"] = round(time.monotonic() - self.started, 1)
+        recorder = threading.Thread(target=self._record_interrupted, daemon=True)
+        recorder.start()
+        recorder.join(timeout=10)  # a database that does not answer: the run is abandoned
+        self.spool.close()
+        message = (f"Crawl run {self.run_id} interrupted (forced shutdown): "
+                   f"{self.counts['fetched']} fetched")
+        if self.spool.count:
+            message += (f"; {self.spool.count} fetches spooled to {self.spool.path}, "
+                        f"load them with `archiver replay {self.spool.path}`")
+        if self.counts["not_kept"]:
+            message += f"; {self.counts['not_kept']} fetched pages NOT KEPT"
+        logger.error(message)
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+    def _spool_now(self, fetch: Fetch) -> None:
+        """Spool one page in hand, read in this process if it needed reading."""
+        outcome, reason, needs_extraction = triage(fetch)
+        article = None
+        try:
+            if needs_extraction:
+                reader = self.readers.for_page(fetch.final_url or fetch.url,
+                                               fetch.meta.get("source"))
+                result = process_page(fetch.body or b"", fetch.meta.get(ENCODING_KEY),
+                                      fetch.final_url or fetch.url, fetch.content_type,
+                                      self.max_size, reader)
+                if result.body is not None:
+                    fetch = self._decoded(fetch, result)
+                article = result.article
+                if result.outcome:
+                    outcome, reason = Outcome(result.outcome), result.reason
+            self.spool.write(fetch, article, outcome=outcome.value if outcome else None,
+                             reason=reason, crawl_run_id=self.run_id)
+        except Exception as exc:  # noqa: BLE001 - counted and said: the process is ending
+            self.counts["not_kept"] += 1
+            logger.error("Not kept: %s (%s)", fetch.url, exc)
+        else:
+            self.counts["spooled"] += 1
+
+    def _record_interrupted(self) -> None:
+        try:
+            finish_interrupted(self.Session, self.run_id, dict(self.counts))
+        except DBAPIError as exc:
+            logger.error("Could not record the end of crawl run %s: %s", self.run_id, exc)
+
     def engine_stopped(self) -> None:
         # After Scrapy's own "Spider closed" line, so the summary is the last line.
         if self._summary:
-            failed = self._db_down.is_set() or self._stopped is not None
+            failed = (self._db_down.is_set() or self._stopped is not None
+                      or " failed: " in self._summary)
             (logger.error if failed else logger.info)(self._summary)
 
 

@@ -13,6 +13,7 @@ A source reads like Fundus's publisher declarations::
     extractor = "mypackage.parsers:example_news"   # optional: another extractor
     drop = ["div.newsletter-signup"]               # optional: never article text here
     keep = ["div.story-body"]                      # optional: survives chrome removal
+    every = "30m"                                  # optional: `archiver schedule` interval
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class Source:
     #: elements that must survive chrome removal (``archiver.extract.ExtractRules``).
     drop: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
+    #: How often ``archiver schedule`` crawls the source's listings (``"30m"``, ``"2h"``;
+    #: parsed by archiver/service/jobs.py); None: only when crawled by hand.
+    every: str | None = None
 
     def is_article_url(self, url: str) -> bool:
         return bool(self.article_pattern and re.search(self.article_pattern, url))
@@ -108,7 +112,15 @@ def _source_from_table(table: dict, where: str) -> Source:
                 f"not {extractor!r}"
             )
         values["extractor"] = extractor.strip()
-    unknown = set(table) - {"name", "article_pattern", "depth", "extractor", *_LIST_KEYS}
+    every = table.get("every")
+    if every is not None:
+        if not isinstance(every, str):
+            raise SourcesError(
+                f"{where}: source {name!r}: every must be an interval like \"30m\", "
+                f"not {every!r}"
+            )
+        values["every"] = every.strip()
+    unknown = set(table) - {"name", "article_pattern", "depth", "extractor", "every", *_LIST_KEYS}
     if unknown:
         raise SourcesError(f"{where}: source {name!r}: unknown keys {sorted(unknown)}")
     return Source(**values)

@@ -1,0 +1,213 @@
+"""Running the archive as a service: one crawl per job, runs that tell the truth, the
+scheduler and ``archiver status`` (archiver/service/).
+
+Crawls are real ``scrapy crawl news`` subprocesses against the loopback server. A crawl
+that must still be running while another starts is slowed by ``DOWNLOAD_DELAY`` and
+stopped once it has served its purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archiver.cli import main as archiver_main
+from archiver.service.jobs import JobsError, job_arguments, job_name, load_jobs, parse_interval
+from tests.crawl.conftest import crawl_command, crawl_env
+from tests.crawl.mockserver import MockServer
+
+#: A crawl of 30 pages that lasts long enough for others to start beside it.
+SLOW = {"DOWNLOAD_DELAY": "0.5", "CONCURRENT_REQUESTS_PER_DOMAIN": "1"}
+
+
+def _start(db_url: str, tmp_path: Path, settings: dict[str, str] | None = None,
+           **args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        crawl_command(args, settings), env=crawl_env(db_url, tmp_path / "spool"), cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for(predicate: Any, what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def _runs(archive: Any) -> list[Any]:
+    return archive.rows("SELECT id, status, job, stats, pid FROM crawl_runs ORDER BY id")
+
+
+def _stats(row: Any) -> dict[str, Any]:
+    return row.stats if isinstance(row.stats, dict) else json.loads(row.stats)
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (read from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+
+def test_a_job_is_its_normalised_arguments() -> None:
+    assert job_name({"source": "b,a", "limit": 5}) == job_name({"source": ["a", "b"]})
+    assert job_name({"source": "a"}) == "source=a"
+    assert job_name({"revisit": "due", "site": ["Example.com"]}) == "revisit=due site=example.com"
+    assert job_name({"sitemap": "HTTP://Example.com/s.xml?utm_source=x"}) == (
+        "sitemap=http://example.com/s.xml"
+    )
+    assert job_arguments("revisit=due site=example.com") == {"revisit": "due",
+                                                             "site": "example.com"}
+
+
+def test_intervals() -> None:
+    assert parse_interval("30m") == timedelta(minutes=30)
+    assert parse_interval("1h30m") == timedelta(minutes=90)
+    assert parse_interval(" 2d ") == timedelta(days=2)
+    for bad in ("30", "soon", "0m", "", "1h-5m", 30):
+        with pytest.raises(JobsError, match="is not an interval"):
+            parse_interval(bad)
+
+
+def test_jobs_come_from_sources_and_a_malformed_interval_is_named(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[source]]\nname = "a"\nurls = ["https://a.example/x"]\nevery = "30m"\n'
+                       '[[source]]\nname = "b"\nurls = ["https://b.example/x"]\n')
+    jobs = load_jobs(sources, "5m")
+    assert [(j.name, j.every) for j in jobs] == [
+        ("source=a", timedelta(minutes=30)), ("revisit=due", timedelta(minutes=5))]
+    assert [j.name for j in load_jobs(sources, "off")] == ["source=a"]
+    sources.write_text('[[source]]\nname = "a"\nurls = ["https://a.example/x"]\n'
+                       'every = "half an hour"\n')
+    with pytest.raises(JobsError, match=r"source 'a': every: 'half an hour' is not an interval"):
+        load_jobs(sources, "5m")
+
+
+# --- one job at a time --------------------------------------------------------------------
+
+
+def test_the_same_job_twice_is_skipped_and_other_jobs_overlap(
+    db_url: str, server: MockServer, archive_of: Any, tmp_path: Path
+) -> None:
+    site, other = server.new_site(n=30, seed=3), server.new_site(n=3, seed=4)
+    archive = archive_of(db_url)
+    first = _start(db_url, tmp_path, SLOW, sitemap=server.sitemap_url(site))
+    try:
+        _wait_for(lambda: archive.scalar("SELECT count(*) FROM crawl_runs"), "the first run")
+        holder = archive.last_run()
+        # The same job (the same URL written differently) and another job, together.
+        same = _start(db_url, tmp_path, sitemap=server.sitemap_url(site) + "?utm_source=x")
+        different = _start(db_url, tmp_path, sitemap=server.sitemap_url(other))
+        same_log = same.communicate(timeout=120)[1]
+        different_log = different.communicate(timeout=120)[1]
+        assert same.returncode == 4, same_log[-3000:]
+        assert different.returncode == 0, different_log[-3000:]
+        # The first crawl was still running all along: the jobs overlapped.
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=120)
+    runs = {r.id: r for r in _runs(archive)}
+    skipped = [r for r in runs.values() if r.status == "skipped"]
+    assert len(skipped) == 1, runs
+    assert _stats(skipped[0])["held_by"] == holder
+    assert skipped[0].job == runs[holder].job
+    assert archive.scalar("SELECT count(*) FROM fetches WHERE crawl_run_id = :r",
+                          r=skipped[0].id) == 0
+    line = next(l for l in same_log.splitlines() if "skipped" in l and "Crawl run" in l)
+    assert f"crawl run {holder} (pid" in line and "already running" in line
+    finished = [r for r in runs.values() if r.status == "finished"]
+    assert len(finished) == 1 and _stats(finished[0])["new_articles"] == 3
+
+
+# --- runs that tell the truth -------------------------------------------------------------
+
+
+def test_a_killed_crawl_is_abandoned_and_its_workers_die_with_it(
+    sqlite_url: str, server: MockServer, archive_of: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    site = server.new_site(n=30, seed=5)
+    archive = archive_of(sqlite_url)
+    crawl = _start(sqlite_url, tmp_path, SLOW, sitemap=server.sitemap_url(site))
+    _wait_for(lambda: archive.scalar("SELECT count(*) FROM fetches"), "a first fetch")
+    workers = _wait_for(lambda: len(_descendants(crawl.pid)) >= 2 and _descendants(crawl.pid),
+                        "the extraction workers")
+    crawl.kill()
+    crawl.communicate(timeout=30)
+    _wait_for(lambda: not any(_alive(p) for p in workers), "the workers to end", timeout=30)
+    assert archive.scalar("SELECT status FROM crawl_runs") == "running"  # nothing ran after
+
+    assert archiver_main(["--database-url", sqlite_url, "status", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    job = next(j for j in report["jobs"] if j["job"].startswith("sitemap="))
+    assert job["last_run"]["status"] == "abandoned"
+    assert archive.scalar("SELECT status FROM crawl_runs") == "abandoned"
+    # The lock died with the process: the same job runs again at once.
+    again = subprocess.run(
+        crawl_command({"sitemap": server.sitemap_url(site)}),
+        env=crawl_env(sqlite_url, tmp_path / "spool"), cwd=tmp_path, capture_output=True,
+        text=True, timeout=300, check=False,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+
+
+def test_a_forced_shutdown_spools_the_pages_in_hand_and_exits_130(
+    sqlite_url: str, server: MockServer, archive_of: Any, tmp_path: Path
+) -> None:
+    site = server.new_site(n=30, seed=6)
+    archive = archive_of(sqlite_url)
+    crawl = _start(sqlite_url, tmp_path, {**SLOW, "DOWNLOAD_DELAY": "0.2"},
+                   sitemap=server.sitemap_url(site))
+    _wait_for(lambda: archive.scalar("SELECT count(*) FROM fetches") >= 3, "some fetches")
+    crawl.send_signal(signal.SIGINT)
+    time.sleep(0.3)  # not a measurement: the second Ctrl-C comes after the first
+    crawl.send_signal(signal.SIGINT)
+    log = crawl.communicate(timeout=60)[1]
+    assert crawl.returncode == 130, log[-3000:]
+    run = _runs(archive)[-1]
+    assert run.status == "interrupted"
+    assert "Traceback" not in log
+    # Every page fetched is archived or in the spool: nothing lost.
+    spooled = list((tmp_path / "spool").glob("*.jsonl"))
+    in_spool = sum(len(p.read_text().splitlines()) for p in spooled)
+    assert _stats(run)["spooled"] == in_spool
+    assert _stats(run)["not_kept"] == 0
+    archived = {r.url for r in archive.rows("SELECT url FROM fetches WHERE crawl_run_id = :r",
+                                             r=run.id)}
+    spooled_urls = {json.loads(line)["fetch"]["url"]
+                    for p in spooled for line in p.read_text().splitlines()}
+    assert len(archived | spooled_urls) == _stats(run)["fetched"]

@@ -26,10 +26,10 @@ def test_intervals_grow_with_quiet_time():
         steps.append(nxt - visits[-1][0])
         visits.append((nxt, False))
     assert steps == sorted(steps)
-    assert steps[0] == 15 * M and steps[-1] == timedelta(days=7)
+    assert steps[0] == 15 * M and steps[-1] == timedelta(days=14)
     # Followed for 60 quiet days, for a small fraction of NewsDiffs's ~170 fetches in 45.
     assert visits[-1][0] - T0 >= timedelta(days=60)
-    assert len(visits) < 40
+    assert len(visits) < 35
 
 
 def test_a_change_brings_the_article_back_to_close_watch():
@@ -41,21 +41,50 @@ def test_a_change_brings_the_article_back_to_close_watch():
 
 
 def test_a_busy_article_is_checked_at_least_every_half_hour():
-    visits = [(T0, True)] + [(T0 + i * H, True) for i in (1, 2)] + [(T0 + 6 * H, False)]
-    quiet_since_change = next_visit(T0, visits[:1] + [(T0 + 6 * H, False)])
+    visits = [(T0, True)] + [(T0 + i * H, True) for i in (1, 2, 3)] + [(T0 + 8 * H, False)]
+    quiet_since_change = next_visit(T0, visits[:1] + [(T0 + 8 * H, False)])
     busy = next_visit(T0, visits)
     assert quiet_since_change is not None and busy is not None
     assert busy - visits[-1][0] == 30 * M < quiet_since_change - visits[-1][0]
+    # Still busy the next morning (three changes within the day), not two days later.
+    assert next_visit(T0, visits[:-1] + [(T0 + 20 * H, False)]) == T0 + 20 * H + 30 * M
+    two_days = next_visit(T0, visits[:-1] + [(T0 + 50 * H, False)])
+    assert two_days is not None and two_days - (T0 + 50 * H) > H
+
+
+def test_two_changes_slow_the_growth_but_are_not_busy():
+    visits = [(T0, True), (T0 + H, True), (T0 + 2 * H, True), (T0 + 8 * H, False)]
+    nxt = next_visit(T0, visits)
+    never_changed = next_visit(T0, [(T0, True), (T0 + 8 * H, False)])
+    assert nxt is not None and never_changed is not None
+    # Quiet 6 h since the last change, growth 0.8 / (1 + 2 changes in the day): 96 min.
+    assert nxt - visits[-1][0] == 96 * M
+    assert 30 * M < nxt - visits[-1][0] < never_changed - visits[-1][0]
 
 
 def test_an_article_found_late_is_not_fresh():
     found = T0 + 5 * timedelta(days=1)
     nxt = next_visit(T0, [(found, True)])
     assert nxt is not None and nxt - found > timedelta(days=1)
-    # Found a year after publication: still checked weekly for a while, then dropped.
+    # Found a year after publication: still checked every two weeks for a while, then
+    # dropped.
     old = T0 + timedelta(days=365)
-    assert next_visit(T0, [(old, True)]) == old + timedelta(days=7)
+    assert next_visit(T0, [(old, True)]) == old + timedelta(days=14)
     assert next_visit(T0, [(old, True), (old + timedelta(days=61), False)]) is None
+
+
+def test_an_article_found_fresh_is_watched_for_its_hot_hours_from_capture():
+    # Listed 50 minutes after publication: 15-minute checks until 3 h after our capture,
+    # not only until 3 h after publication.
+    found = T0 + 50 * M
+    late_in_hot_window = found + 2 * H + 45 * M
+    assert next_visit(T0, [(found, True), (late_in_hot_window, False)]) == (
+        late_in_hot_window + 15 * M
+    )
+    # Found 4 h after publication: past its hot hours already.
+    past = T0 + 4 * H
+    nxt = next_visit(T0, [(past, True)])
+    assert nxt is not None and nxt - past > H
 
 
 def test_unknown_or_future_publication_counts_from_the_first_capture():

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from archiver.storage import Outcome, archive, make_engine, models
+from archiver.revisit import MAX_INTERVAL
 from archiver.storage.schedule import claim, db_now
 
 from .helpers import BODY_B, make_article, make_fetch
@@ -34,7 +35,7 @@ def test_every_outcome_sets_the_next_visit(session: Session) -> None:
     # The article is found days after its publication: not watched every 15 minutes.
     assert archive(session, make_fetch(), make_article()).outcome is Outcome.NEW_ARTICLE
     first = _due_in(session)
-    assert first is not None and timedelta(hours=12) < first <= timedelta(days=7)
+    assert first is not None and timedelta(hours=12) < first <= MAX_INTERVAL
     outcomes = [
         (make_fetch(at=60), make_article(), Outcome.UNCHANGED),
         (make_fetch(at=120, status=304, body=b""), None, Outcome.NOT_MODIFIED),
@@ -72,12 +73,12 @@ def test_clock_skew_makes_an_article_neither_due_forever_nor_never(session: Sess
     future.fetched_at = datetime.now(future.fetched_at.tzinfo) + timedelta(days=365)
     archive(session, future, make_article())
     due = _due_in(session)
-    assert due is not None and timedelta(minutes=10) < due <= timedelta(days=7)
+    assert due is not None and timedelta(minutes=10) < due <= MAX_INTERVAL
     past = make_fetch(at=60, status=304, body=b"")
     past.fetched_at = datetime(2001, 1, 1, tzinfo=future.fetched_at.tzinfo)
     archive(session, past, None)
     due = _due_in(session)
-    assert due is not None and timedelta(minutes=10) < due <= timedelta(days=7)
+    assert due is not None and timedelta(minutes=10) < due <= MAX_INTERVAL
 
 
 def test_claims_take_due_articles_once(session: Session) -> None:

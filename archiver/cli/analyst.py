@@ -39,6 +39,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     search.add_argument("--json", action="store_true", help="print JSON lines")
     search.set_defaults(handler=_usage_errors(_search))
 
+    export = commands.add_parser(
+        "export", help="stream versions out as JSONL, CSV or WARC 1.1 (file or stdout)",
+        description="Each article's current version by default. The file appears only "
+                    "when complete; a name ending in .gz is gzip-compressed.",
+    )
+    export.add_argument("--format", required=True, metavar="FORMAT",
+                        help="jsonl, csv or warc")
+    export.add_argument("-o", "--output", metavar="FILE", help="default: stdout")
+    export.add_argument("--source", help="only this source's domains (sources.toml)")
+    _selection_arguments(export)
+    export.set_defaults(handler=_usage_errors(_export))
+
 
 def _selection_arguments(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group()
@@ -117,6 +129,33 @@ def _search(args: argparse.Namespace) -> int:
                     _print_change(change, args.json)
     finally:
         engine.dispose()
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from archiver.analyst.export import FORMATS, count, export
+    from archiver.analyst.select import read_engine
+
+    from .common import ProgressBar
+
+    if args.format not in FORMATS:
+        raise BadInput(f"unknown export format {args.format!r} (one of: {', '.join(FORMATS)})")
+    selection = _selection(args)
+    engine = read_engine(args.database_url)
+    bar = None
+    try:
+        with engine.connect() as conn:
+            if sys.stderr.isatty():
+                bar = ProgressBar(count(conn, selection))
+            report = export(conn, args.format, args.output, selection, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+        engine.dispose()
+    if args.output not in (None, "-"):
+        extra = (f" ({report.without_capture} without a raw capture, not in the WARC)"
+                 if report.without_capture else "")
+        print(f"{args.output}: {report.versions} versions{extra}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,120 @@
+"""Exports on both databases: JSONL round-trips, CSV reads back, WARC passes warcio's
+checker and its response payloads are the raw captures byte for byte."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+from warcio.archiveiterator import ArchiveIterator
+
+from archiver.analyst import BadInput
+from archiver.analyst import export as export_module
+from archiver.analyst.export import export, view_columns
+from archiver.analyst.select import Selection
+from archiver.cli import main
+
+from .conftest import BUDGET_1, BUDGET_2, BUDGET_3, PAGES, URL_BUDGET, URL_DE, URL_EN
+
+
+def test_jsonl_round_trips_the_view(conn: Connection, tmp_path: Path) -> None:
+    path = tmp_path / "all.jsonl"
+    report = export(conn, "jsonl", str(path), Selection(all_versions=True))
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert report.versions == len(records) == 5
+    view = [dict(r._mapping) for r in conn.execute(text(
+        "SELECT * FROM article_versions ORDER BY article_id, version"))]
+    assert list(records[0]) == view_columns(conn) + ["site"]
+    by_key = {(r["article_id"], r["version"]): r for r in records}
+    for row in view:
+        record = by_key[(row["article_id"], row["version"])]
+        assert record["text"] == row["text"] and record["title"] == row["title"]
+        assert record["raw_capture_id"] == row["raw_capture_id"]
+    assert [r["text"] for r in records if r["url"] == URL_BUDGET] == [
+        BUDGET_1, BUDGET_2, BUDGET_3]
+
+
+def test_csv_reads_back_and_gzip(conn: Connection, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    path = tmp_path / "out" / "latest.csv.gz"
+    report = export(conn, "csv", str(path), Selection(site="example-news.com"))
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert report.versions == 2
+    assert sorted((r["url"], r["version"], r["paywalled"]) for r in rows) == [
+        (URL_BUDGET, "3", "false"), (URL_EN, "1", "false")]
+    assert next(r for r in rows if r["url"] == URL_BUDGET)["text"] == BUDGET_3
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left
+
+
+def test_warc_passes_the_checker_and_holds_the_raw_bytes(conn: Connection,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "archive.warc.gz"
+    report = export(conn, "warc", str(path), Selection(all_versions=True))
+    assert report.versions == 5
+    check = subprocess.run([str(Path(sys.executable).parent / "warcio"), "check", "-v",
+                            str(path)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    responses, conversions = {}, []
+    with path.open("rb") as f:
+        for record in ArchiveIterator(f):
+            kind = record.rec_type
+            if kind == "response":
+                rid = record.rec_headers.get_header("WARC-Record-ID")
+                responses[rid] = (record.rec_headers.get_header("WARC-Target-URI"),
+                                  record.rec_headers.get_header("WARC-Date"),
+                                  record.http_headers.get_statuscode(),
+                                  record.content_stream().read())
+            elif kind == "conversion":
+                conversions.append((record.rec_headers.get_header("WARC-Refers-To"),
+                                    json.loads(record.content_stream().read())))
+    assert {r[0] for r in responses.values()} == {URL_DE, URL_EN, URL_BUDGET}
+    expected = {URL_DE: PAGES[URL_DE], URL_EN: PAGES[URL_EN]}
+    for refers_to, reading in conversions:
+        uri, _date, status, payload = responses[refers_to]
+        assert status == "200"
+        want = expected.get(uri) or {1: BUDGET_1, 2: BUDGET_2, 3: BUDGET_3}[
+            reading["version"]].encode()
+        assert payload == want
+    budget_dates = sorted(d for u, d, _, _ in responses.values() if u == URL_BUDGET)
+    assert budget_dates == ["2026-11-01T12:02:00Z", "2026-11-01T13:00:00Z",
+                            "2026-11-01T14:00:00Z"]
+    assert len(conversions) == 5
+
+
+def test_export_to_stdout_and_bad_input(conn: Connection, db_url: str, tmp_path: Path,
+                                        capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    assert main(["--database-url", db_url, "export", "--format", "jsonl",
+                 "--as-of", "2026-11-01T13:30"]) == 0
+    out, _ = capsysbinary.readouterr()
+    assert sorted((json.loads(line)["url"], json.loads(line)["version"])
+                  for line in out.splitlines()) == [(URL_BUDGET, 2), (URL_EN, 1), (URL_DE, 1)]
+    for args in (["--format", "xml"], ["--format", "csv", "-o", str(tmp_path / "no/dir/x.csv")],
+                 ["--format", "csv", "-o", str(tmp_path)], ["--format", "csv", "--since", "x"]):
+        assert main(["--database-url", db_url, "export", *args]) == 2
+        out, err = capsysbinary.readouterr()
+        assert out == b"" and len(err.strip().splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(BadInput):
+        export(conn, "pdf", None, Selection())
+
+
+def test_an_interrupted_export_leaves_no_file(conn: Connection, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt(done: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_module, "BATCH", 1)  # progress after the first row
+    (tmp_path / "out").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        export(conn, "jsonl", str(tmp_path / "out" / "x.jsonl"), Selection(all_versions=True),
+               progress=interrupt)
+    assert list((tmp_path / "out").iterdir()) == []

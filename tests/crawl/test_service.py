@@ -9,10 +9,12 @@ stopped once it has served its purpose.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
+import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ import pytest
 
 from archiver.cli import main as archiver_main
 from archiver.service.jobs import JobsError, job_arguments, job_name, load_jobs, parse_interval
-from tests.crawl.conftest import crawl_command, crawl_env
+from tests.crawl.conftest import FAST, crawl_command, crawl_env
 from tests.crawl.mockserver import MockServer
 
 #: A crawl of 30 pages that lasts long enough for others to start beside it.
@@ -211,3 +213,82 @@ def test_a_forced_shutdown_spools_the_pages_in_hand_and_exits_130(
     spooled_urls = {json.loads(line)["fetch"]["url"]
                     for p in spooled for line in p.read_text().splitlines()}
     assert len(archived | spooled_urls) == _stats(run)["fetched"]
+
+
+# --- the scheduler and the status -------------------------------------------------------
+
+
+def _schedule_once(db_url: str, sources: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "archiver.cli", "--database-url", db_url, "schedule", "--once",
+           "--sources", str(sources), "--log-dir", str(tmp_path / "logs")]
+    for name, value in FAST.items():
+        cmd += ["-s", f"{name}={value}"]
+    env = dict(os.environ, ARCHIVER_REVISIT_EVERY="5m", ARCHIVER_SPOOL_DIR=str(tmp_path / "spool"))
+    return subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+def test_schedule_once_runs_what_is_due_and_then_nothing(
+    sqlite_url: str, server: MockServer, archive_of: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    one, two = server.new_site(n=3, seed=7), server.new_site(n=4, seed=8)
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        f'[[source]]\nname = "one"\ndomains = ["127.0.0.1"]\n'
+        f'sitemaps = ["{server.sitemap_url(one)}"]\nevery = "30m"\n'
+        f'[[source]]\nname = "two"\ndomains = ["127.0.0.1"]\n'
+        f'sitemaps = ["{server.sitemap_url(two)}"]\nevery = "1h"\n'
+        f'[[source]]\nname = "by-hand"\ndomains = ["127.0.0.1"]\n'
+        f'sitemaps = ["{server.sitemap_url(two)}"]\n'
+    )
+    archive = archive_of(sqlite_url)
+    first = _schedule_once(sqlite_url, sources, tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    runs = {r.job: r for r in _runs(archive)}
+    assert set(runs) == {"source=one", "source=two", "revisit=due"}
+    assert {r.status for r in runs.values()} == {"finished"}
+    assert _stats(runs["source=one"])["new_articles"] == 3
+    assert _stats(runs["source=two"])["new_articles"] == 4
+    for job, run in runs.items():
+        assert f"job {job}: started" in first.stderr
+        assert f"job {job}: ended, exit status 0, run {run.id} finished" in first.stderr
+
+    again = _schedule_once(sqlite_url, sources, tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "nothing is due (3 jobs)" in again.stderr
+    assert len(_runs(archive)) == 3
+
+    assert archiver_main(["--database-url", sqlite_url, "status", "--sources", str(sources),
+                          "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    jobs = {j["job"]: j for j in report["jobs"]}
+    assert jobs["source=one"]["every"] == 1800
+    assert jobs["source=one"]["last_run"]["counts"]["new_articles"] == 3
+    assert jobs["source=one"]["next_due"] > report["at"]
+    assert report["failing"] == []
+    assert report["revisits_due"] == 0
+    assert sum(s["fetches"] for s in report["sites"]) == 7
+
+
+def test_status_exits_1_when_a_job_keeps_failing(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from archiver.storage import models
+    from archiver.storage.session import make_engine, make_sessionmaker
+
+    engine = make_engine(sqlite_url)
+    at = datetime.now(UTC)
+    with make_sessionmaker(engine)() as session, session.begin():
+        for i, status in enumerate(["failed", "finished", "failed", "skipped", "failed",
+                                    "abandoned"]):
+            session.add(models.CrawlRun(
+                spider="news", args={"source": ["a"]}, job="source=a", status=status,
+                started_at=at - timedelta(hours=6 - i), finished_at=at, stats={}))
+    engine.dispose()
+    argv = ["--database-url", sqlite_url, "status", "--sources", str(tmp_path / "none.toml")]
+    assert archiver_main([*argv, "--max-failures", "4"]) == 0
+    assert archiver_main(argv) == 1  # failed, (skipped), failed, abandoned: 3 in a row
+    out = capsys.readouterr().out
+    assert "failed 3 time(s) in a row  << FAILING" in out
+    assert "last run 6: abandoned" in out

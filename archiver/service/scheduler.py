@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 #: Longest sleep between two looks at what is due (the sources file is re-read each time).
 TICK = 30.0
+#: Touched on every look, so a health check can tell a stuck scheduler.
+ALIVE_FILE = "scheduler.alive"
 
 
 @dataclass
@@ -250,6 +252,7 @@ class Scheduler:
                     display_url(self.database_url), self.sources, self.revisit_every or "off")
         while not self.stop.is_set():
             self.reap()
+            self.alive()
             wait = TICK
             try:
                 due, upcoming = self.due(self.jobs())
@@ -271,6 +274,11 @@ class Scheduler:
         self._wind_down()
         logger.info("scheduler: stopped")
         return 0
+
+    def alive(self) -> None:
+        """Touch ``<log dir>/scheduler.alive`` (a container health check reads its age)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        (self.log_dir / ALIVE_FILE).touch()
 
     def _wind_down(self) -> None:
         if self.running:

@@ -169,6 +169,10 @@ DOWNLOADER_MIDDLEWARES = {
 #: Items are processed concurrently across responses anyway; a callback yields one Fetch,
 #: and Scrapy starts CONCURRENT_ITEMS tasks per response (100 by default).
 CONCURRENT_ITEMS = 16
+#: A progress line every ARCHIVER_PROGRESS_INTERVAL seconds (archiver/crawl/progress.py).
+EXTENSIONS = {
+    "archiver.crawl.progress.Progress": 500,
+}
 ITEM_PIPELINES = {
     "archiver.crawl.pipelines.ArchivePipeline": 300,
 }

@@ -137,6 +137,11 @@ def check_database(url: str, *, write: bool = True) -> None:
                 "(or set ARCHIVER_DATABASE_URL to your archive)"
             )
         if write:
+            if not path.stat().st_mode & 0o222:  # made read-only on purpose (even for root)
+                raise ConfigError(
+                    f"cannot write to {path}: the archive file is read-only (chmod u+w "
+                    "it, or point ARCHIVER_DATABASE_URL at a copy you may write)"
+                )
             folder = path.resolve().parent
             for where, what in ((path, "the archive file"), (folder, "its directory")):
                 if not os.access(where, os.W_OK):

@@ -72,6 +72,9 @@ class Command(ScrapyCrawl):
             self._fail(str(exc))
             return
 
+        # A site that does not answer is an outcome, not a bug: one line, no traceback.
+        logging.getLogger("scrapy.downloadermiddlewares.robotstxt").addFilter(
+            _network_errors_in_one_line)
         self.crawler_process = self._make_process()
         crawler = self._create_crawler(spidercls)
         started = self.crawler_process.crawl(crawler, **opts.spargs)
@@ -114,3 +117,19 @@ class Command(ScrapyCrawl):
         sys.stderr.write(f"scrapy crawl: error: {message}\n")
         sys.stderr.flush()
         self.exitcode = EXIT_USAGE
+
+
+def _network_errors_in_one_line(record: logging.LogRecord) -> bool:
+    """Drop the traceback of a download that failed for network reasons (the message
+    already names the error): Scrapy's robots.txt middleware logs one with each."""
+    from scrapy import exceptions
+
+    network = (
+        OSError, exceptions.DownloadConnectionRefusedError, exceptions.CannotResolveHostError,
+        exceptions.DownloadTimeoutError, exceptions.DownloadFailedError,
+        exceptions.ResponseDataLossError,
+    )
+    if record.exc_info and isinstance(record.exc_info[1], network):
+        record.exc_info = None
+        record.exc_text = None
+    return True

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from archiver.storage import models
 from archiver.storage.session import check_database, make_engine
+from archiver.storage.urlkey import url_in
 from archiver.urls import normalise_url
 
 Articles = models.Article.__table__
@@ -118,16 +119,14 @@ def find_article(conn: Connection, url: str) -> int:
     """
     candidates = url_candidates(url)
     rows = dict(conn.execute(
-        select(Articles.c.url, Articles.c.id).where(Articles.c.url.in_(candidates))
+        select(Articles.c.url, Articles.c.id).where(url_in(Articles, candidates))
     ).all())
     for candidate in candidates:
         if candidate in rows:
             return rows[candidate]
     fetched = conn.scalar(
         select(Fetches.c.article_id)
-        .where(Fetches.c.url.in_([url.strip(), *candidates])
-               | Fetches.c.final_url.in_([url.strip(), *candidates]),
-               Fetches.c.article_id.is_not(None))
+        .where(url_in(Fetches, [url.strip(), *candidates]), Fetches.c.article_id.is_not(None))
         .order_by(Fetches.c.fetched_at.desc())
         .limit(1)
     )

@@ -20,6 +20,8 @@ VARIANTS = [
     "http://example-news.com/city/night-buses/?utm_source=newsletter&fbclid=x",
     "www.example-news.com/city/night-buses#comments",
     "HTTPS://WWW.EXAMPLE-NEWS.COM/city/night-buses",
+    # A page the archive keeps under its canonical: found through the fetch log.
+    "https://www.example-news.com/city/night-buses?ref=home",
 ]
 
 
@@ -41,6 +43,7 @@ def build(db_url: str) -> None:
             archive(session, make_fetch(at=10), make_article(CORRECTED))
             archive(session, make_fetch(at=20), make_article(CORRECTED, title="Fewer riders"))
             archive(session, make_fetch(at=30), make_article())
+            archive(session, make_fetch(VARIANTS[3], at=40), make_article())  # unchanged
             archive(session, make_fetch("https://example-news.com/other", at=5),
                     make_article(canonical_url=None, title="Other"))
     finally:

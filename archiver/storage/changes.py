@@ -35,6 +35,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from difflib import SequenceMatcher
+from itertools import pairwise
 
 __all__ = [
     "BREAK",
@@ -108,7 +109,8 @@ def classify(previous: Snapshot, current: Snapshot, earlier: Collection[str] = (
     if _date(previous.published_at) != _date(current.published_at):
         found.add("date")
     old_paras, new_paras = paragraphs(previous.text), paragraphs(current.text)
-    notes = set(correction_notes(new_paras)) - set(correction_notes(old_paras))
+    # A note that appeared is a paragraph of the new text only (the others were there).
+    notes = set(correction_notes(list(set(new_paras) - set(old_paras))))
     if notes or (_is_title_note(current.title) and not _is_title_note(previous.title)):
         found.add("correction")
     body = _body_change(old_paras, [p for p in new_paras if p not in notes])
@@ -120,7 +122,7 @@ def classify(previous: Snapshot, current: Snapshot, earlier: Collection[str] = (
     if not found:
         found.add("trivial")  # nothing the eye sees: readings that differ in what we ignore
     added = removed = 0
-    for tag, old, new in diff_words(previous.text, current.text):
+    for tag, old, new in _diff_paragraphs(old_paras, new_paras):
         if tag != "equal":
             removed += sum(w != BREAK for w in old)
             added += sum(w != BREAK for w in new)
@@ -139,7 +141,7 @@ def classify_history(versions: Sequence[Snapshot], earlier: Iterable[str] = ()) 
     """
     keys = set(earlier)
     changes = []
-    for previous, current in zip(versions, versions[1:]):
+    for previous, current in pairwise(versions):
         changes.append(classify(previous, current, keys))
         keys.add(previous.content_key())  # not adjacent to the versions after ``current``
     return changes
@@ -159,7 +161,12 @@ def diff_words(old_text: str | None, new_text: str | None) -> list[tuple[str, li
     word of its own (:data:`BREAK`), so that the hunks print back as paragraphs; it is
     never counted as a word.
     """
-    old_paras, new_paras = paragraphs(old_text), paragraphs(new_text)
+    return _diff_paragraphs(paragraphs(old_text), paragraphs(new_text))
+
+
+def _diff_paragraphs(
+    old_paras: list[str], new_paras: list[str]
+) -> list[tuple[str, list[str], list[str]]]:
     hunks: list[tuple[str, list[str], list[str]]] = []
     matcher = SequenceMatcher(None, old_paras, new_paras, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -215,11 +222,27 @@ _WORD = re.compile(r"\w+")
 def _body_change(old_paras: list[str], new_paras: list[str]) -> str | None:
     if old_paras == new_paras:
         return None
-    old_text, new_text = " ".join(old_paras), " ".join(new_paras)
+    # Only the paragraphs that differ are compared word by word.
+    touched = 0
+    matcher = SequenceMatcher(None, old_paras, new_paras, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        edits = _words_change(" ".join(old_paras[i1:i2]), " ".join(new_paras[j1:j2]))
+        if edits is None:
+            return "substantive"
+        touched += edits
+        if touched > TRIVIAL_MAX_CHARS:
+            return "substantive"
+    return "trivial"
+
+
+def _words_change(old_text: str, new_text: str) -> int | None:
+    """Letters touched if ``old_text`` -> ``new_text`` is trivial, else None."""
     old_words = _WORD.findall(old_text.casefold())
     new_words = _WORD.findall(new_text.casefold())
     if "".join(old_words) == "".join(new_words):
-        return "trivial"  # whitespace, punctuation, case, a hyphen
+        return 0  # whitespace, punctuation, case, a hyphen
     touched = 0
     matcher = SequenceMatcher(None, old_words, new_words,
                               autojunk=len(old_words) + len(new_words) > 2000)
@@ -227,15 +250,13 @@ def _body_change(old_paras: list[str], new_paras: list[str]) -> str | None:
         if tag == "equal":
             continue
         if tag != "replace" or i2 - i1 != j2 - j1:
-            return "substantive"  # a word added or removed
+            return None  # a word added or removed
         for a, b in zip(old_words[i1:i2], new_words[j1:j2]):
             edits = _typo_edits(a, b)
             if edits is None:
-                return "substantive"
+                return None
             touched += edits
-            if touched > TRIVIAL_MAX_CHARS:
-                return "substantive"
-    return "trivial"
+    return touched
 
 
 def _typo_edits(a: str, b: str) -> int | None:
@@ -312,29 +333,29 @@ _BRACKETED = re.compile(
 )
 # Sentences that say the article changed, wherever they stand.
 _SENTENCES = re.compile("|".join([
-    r"\ban?\s+(?:earlier|previous|prior|older)\s+version\s+of\s+this\s+"
-    r"(?:article|story|report|post|piece|column|item|page|video|graphic)",
-    r"\bthis\s+(?:article|story|report|post|piece|column)\s+(?:has\s+been|was|had\s+been|"
-    r"is)\s+(?:updated|corrected|amended|revised|changed|edited)",
-    r"\bwe\s+(?:have\s+)?(?:corrected|amended|updated)\s+(?:this|the)\s+"
-    r"(?:article|story|report|error)",
-    r"\bin\s+einer\s+(?:früheren|vorherigen|älteren|ersten)\s+(?:version|fassung)\s+"
-    r"(?:dieses|des|dieser)\s+(?:artikels|textes|beitrags|meldung)",
-    r"\b(?:dieser|der)\s+(?:artikel|text|beitrag)\s+wurde\s+(?:nachträglich\s+)?"
-    r"(?:aktualisiert|korrigiert|geändert|ergänzt|überarbeitet)",
-    r"\b(?:une|la|dans\s+une)\s+(?:précédente|première|ancienne)\s+version\s+de\s+"
-    r"(?:cet|cette)\s+(?:article|dépêche|texte)",
+    (r"\ban?\s+(?:earlier|previous|prior|older)\s+version\s+of\s+this\s+"
+     r"(?:article|story|report|post|piece|column|item|page|video|graphic)"),
+    (r"\bthis\s+(?:article|story|report|post|piece|column)\s+(?:has\s+been|was|had\s+been|"
+     r"is)\s+(?:updated|corrected|amended|revised|changed|edited)"),
+    (r"\bwe\s+(?:have\s+)?(?:corrected|amended|updated)\s+(?:this|the)\s+"
+     r"(?:article|story|report|error)"),
+    (r"\bin\s+einer\s+(?:früheren|vorherigen|älteren|ersten)\s+(?:version|fassung)\s+"
+     r"(?:dieses|des|dieser)\s+(?:artikels|textes|beitrags|meldung)"),
+    (r"\b(?:dieser|der)\s+(?:artikel|text|beitrag)\s+wurde\s+(?:nachträglich\s+)?"
+     r"(?:aktualisiert|korrigiert|geändert|ergänzt|überarbeitet)"),
+    (r"\b(?:une|la|dans\s+une)\s+(?:précédente|première|ancienne)\s+version\s+de\s+"
+     r"(?:cet|cette)\s+(?:article|dépêche|texte)"),
     r"\bcet\s+article\s+a\s+été\s+(?:mis\s+à\s+jour|modifié|corrigé|actualisé|rectifié)",
-    r"\buna\s+(?:versión|version)\s+anterior\s+de\s+(?:este|esta)\s+"
-    r"(?:artículo|nota|noticia|información|texto)",
-    r"\b(?:este|esta)\s+(?:artículo|nota|noticia|texto)\s+(?:ha\s+sido|fue)\s+"
-    r"(?:actualizad|corregid|modificad)[oa]",
-    r"\buna\s+(?:precedente|prima|versione\s+precedente)\s+(?:versione\s+)?di\s+questo\s+"
-    r"articolo",
+    (r"\buna\s+(?:versión|version)\s+anterior\s+de\s+(?:este|esta)\s+"
+     r"(?:artículo|nota|noticia|información|texto)"),
+    (r"\b(?:este|esta)\s+(?:artículo|nota|noticia|texto)\s+(?:ha\s+sido|fue)\s+"
+     r"(?:actualizad|corregid|modificad)[oa]"),
+    (r"\buna\s+(?:precedente|prima|versione\s+precedente)\s+(?:versione\s+)?di\s+questo\s+"
+     r"articolo"),
     r"\bquesto\s+articolo\s+è\s+stato\s+(?:aggiornato|corretto|modificato)",
     r"\buma\s+versão\s+anterior\s+d[eo]st[ea]\s+(?:texto|artigo|reportagem|notícia)",
-    r"\b(?:este|esta)\s+(?:texto|artigo|reportagem|notícia)\s+foi\s+"
-    r"(?:atualizad|actualizad|corrigid|alterad)[oa]",
+    (r"\b(?:este|esta)\s+(?:texto|artigo|reportagem|notícia)\s+foi\s+"
+     r"(?:atualizad|actualizad|corrigid|alterad)[oa]"),
     r"\bin\s+een\s+eerdere\s+versie\s+van\s+dit\s+(?:artikel|bericht|stuk)",
     r"\bdit\s+(?:artikel|bericht|stuk)\s+is\s+(?:aangepast|gecorrigeerd|bijgewerkt)",
 ]), re.IGNORECASE)
@@ -361,7 +382,6 @@ def _is_title_note(title: str | None) -> bool:
 
 # -- normalisation ---------------------------------------------------------------------
 
-_SPACE = re.compile(r"\s+")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
@@ -369,7 +389,9 @@ def _norm(value: str | None) -> str:
     if not value:
         return ""
     value = unicodedata.normalize("NFC", value)
-    return _SPACE.sub(" ", _INVISIBLE.sub("", value)).strip()
+    if _INVISIBLE.search(value):
+        value = _INVISIBLE.sub("", value)
+    return " ".join(value.split())
 
 
 def _date(value: datetime | None) -> str:

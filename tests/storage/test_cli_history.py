@@ -29,7 +29,7 @@ def run(db_url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "archiver.cli", *args], cwd=cwd,
         env={"PATH": str(Path(sys.executable).parent), "ARCHIVER_DATABASE_URL": db_url},
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, check=False,
     )
 
 

@@ -15,6 +15,7 @@ from archiver.crawl.extractors import Readers
 from archiver.ops.reextract import reextract
 from archiver.storage import archive, make_engine, migrate
 from archiver.storage.archive import Reread, RereadNeeded
+from archiver.storage.urlkey import url_sha256
 
 from .helpers import BODY_A, BODY_B, PARAGRAPHS, make_article, make_fetch, page
 
@@ -137,11 +138,11 @@ def test_migration_classifies_an_archive_of_the_previous_schema(empty_url: str) 
                 {"t": t0})
             for article_id, count in ((1, 3), (2, 1)):
                 conn.execute(text(
-                    "INSERT INTO articles (id, site_id, url, first_seen_at, last_fetched_at, "
-                    "last_changed_at, current_version, current_hash) "
-                    "VALUES (:id, 1, :url, :t, :t, :t, :n, 'h')"),
+                    "INSERT INTO articles (id, site_id, url, url_sha256, first_seen_at, "
+                    "last_fetched_at, last_changed_at, current_version, current_hash) "
+                    "VALUES (:id, 1, :url, :digest, :t, :t, :t, :n, 'h')"),
                     {"id": article_id, "url": f"https://a.test/{article_id}", "t": t0,
-                     "n": count})
+                     "digest": url_sha256(f"https://a.test/{article_id}"), "n": count})
             for article_id, number, body, title, digest in texts:
                 conn.execute(text(
                     "INSERT INTO versions (article_id, version, captured_at, title, text, "

@@ -22,7 +22,9 @@ exit statuses (both `archiver` and `scrapy crawl news`):
        setting's value, the database URL, the database unreachable or without schema,
        the extractor setting; history/diff/show: no such article, version or time)
   3    scrapy crawl: the crawl finished but nothing could be fetched (run status failed)
-  65   replay: some records were set aside     66  replay: a file could not be read
+  4    scrapy crawl: skipped, the same job is already running (run status skipped)
+  65   replay: some records were set aside in FILE.rejects (the rest loaded)
+  66   replay: a spool file could not be read
   74   scrapy crawl: could not keep what was fetched (disk)
   75   scrapy crawl: the database went away mid-crawl; pages spooled (archiver replay)
   130  interrupted (Ctrl-C, SIGTERM); run status interrupted

@@ -29,7 +29,7 @@ def _sources(args: argparse.Namespace) -> int:
     path = args.file or settings.ARCHIVER_SOURCES
     sources = load_sources(path)  # SourcesError: one line, exit 2
     if args.json:
-        print(json.dumps([asdict(s) for s in sources.values()], indent=2))
+        print(json.dumps([asdict(s) for s in sources.values()], indent=2, default=str))
         return 0
     if not sources:
         print(f"{path} declares no [[source]]")

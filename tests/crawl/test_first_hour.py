@@ -31,7 +31,7 @@ def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "archiver.cli", *args], cwd=cwd,
         env={"PATH": str(Path(sys.executable).parent), "HOME": str(cwd), **env},
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, check=False,
     )
 
 
@@ -41,7 +41,7 @@ def scrapy_crawl(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProce
         [sys.executable, "-m", "scrapy", "crawl", "news", *args], cwd=cwd,
         env={"PATH": str(Path(sys.executable).parent), "HOME": str(cwd),
              "SCRAPY_SETTINGS_MODULE": "archiver.settings", **env},
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, check=False,
     )
 
 
@@ -229,7 +229,7 @@ def test_nothing_could_be_fetched_is_exit_3(tmp_path: Path, sqlite_url: str, arc
     done = subprocess.run(
         crawl_command({"url": f"{dead}/a.html,{dead}/b.html"}, {"RETRY_TIMES": "1"}),
         env=crawl_env(sqlite_url, tmp_path / "spool"), cwd=tmp_path,
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 3, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
@@ -250,7 +250,7 @@ def test_progress_lines_secrets_and_stats_agree(
         crawl_command({"sitemap": server.sitemap_url(site)},
                       {"ARCHIVER_PROGRESS_INTERVAL": "0.2"}),
         env=crawl_env(secret_url, tmp_path / "spool"), cwd=tmp_path,
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert SECRET not in done.stdout + done.stderr
@@ -298,3 +298,19 @@ def test_interrupted_crawl_is_exit_130(
     assert re.search(r"Crawl run \d+ interrupted: ", text.strip().splitlines()[-1]), text[-2000:]
     status, _ = run_status(archive_of, sqlite_url)
     assert status == "interrupted"
+
+
+def test_readme_exit_statuses_are_the_ones_the_code_uses(tmp_path: Path) -> None:
+    from archiver.crawl import pipelines
+    from archiver.crawl.preflight import EXIT_USAGE
+    from archiver.service.runs import EXIT_ALREADY_RUNNING
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Exit statuses", 1)[1].split("\n\n| status | meaning |", 1)[1]
+    rows = re.findall(r"^\| (\d+) \|", table.split("\n\n", 1)[0], re.MULTILINE)
+    used = {0, 1, EXIT_USAGE, pipelines.EXIT_NOTHING_FETCHED, EXIT_ALREADY_RUNNING, 65, 66,
+            pipelines.EXIT_CANNOT_KEEP, pipelines.EXIT_DATABASE_UNAVAILABLE,
+            pipelines.EXIT_INTERRUPTED}
+    assert sorted(map(int, rows)) == sorted(used)
+    helped = cli("--help", cwd=tmp_path).stdout.split("exit statuses", 1)[1]
+    assert {int(n) for n in re.findall(r"^  (\d+) ", helped, re.MULTILINE)} == used

@@ -556,9 +556,12 @@ class ArchivePipeline:
                 self.counts["errors"] == self.counts["fetched"]):
             status = "failed"  # every fetch an error: the site (or the network) is down
         self.counts["seconds"] = round(time.monotonic() - self.started, 1)
-        # Scrapy's own count of requests its duplicate filter dropped (the closing stats
-        # dump's dupefilter/filtered), beside ``duplicates``: fetches already archived.
-        self.counts["duplicate_requests"] = self.stats.get_value("dupefilter/filtered", 0)
+        # URLs met again (in several listings, links on several pages) and not fetched
+        # twice, as the closing stats dump counts them (archiver/skipped/duplicate_url,
+        # and Scrapy's dupefilter/filtered); ``duplicates`` are fetches already archived.
+        self.counts["duplicate_urls"] = (
+            self.stats.get_value("archiver/skipped/duplicate_url", 0)
+            + self.stats.get_value("dupefilter/filtered", 0))
         if self._stopped is not None:
             status = self._stopped[1]
             self.counts["stopped_because"] = self._stopped[0]  # type: ignore[assignment]

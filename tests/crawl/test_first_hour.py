@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -244,11 +245,21 @@ def test_nothing_could_be_fetched_is_exit_3(tmp_path: Path, sqlite_url: str, arc
 def test_progress_lines_secrets_and_stats_agree(
     tmp_path: Path, server: MockServer, pg_url: str, archive_of
 ) -> None:
-    site = server.new_site(n=8, seed=41)
+    site = server.new_site(n=9, seed=41)
+    # Section fronts link to each other and to the same articles: URLs met twice.
+    (tmp_path / "sources.toml").write_text(textwrap.dedent(f"""
+        [[source]]
+        name = "fixture"
+        domains = ["127.0.0.1"]
+        start_pages = ["{server.base_url}{site.prefix}/{site.articles[0].section}/"]
+        article_pattern = '{site.prefix}/[a-z]+/\\d{{4}}/'
+        depth = 1
+    """))
     secret_url = f"{pg_url}?password={SECRET}"
     done = subprocess.run(
-        crawl_command({"sitemap": server.sitemap_url(site)},
-                      {"ARCHIVER_PROGRESS_INTERVAL": "0.2"}),
+        crawl_command({"source": "fixture"},
+                      {"ARCHIVER_PROGRESS_INTERVAL": "0.2",
+                       "ARCHIVER_SOURCES": str(tmp_path / "sources.toml")}),
         env=crawl_env(secret_url, tmp_path / "spool"), cwd=tmp_path,
         capture_output=True, text=True, timeout=120, check=False,
     )
@@ -260,10 +271,13 @@ def test_progress_lines_secrets_and_stats_agree(
         r"\d+ errors; \d+ requests queued, \d+ downloading", done.stderr)
     assert progress, done.stderr[-3000:]
     status, stats = run_status(archive_of, pg_url)
-    assert status == "finished" and stats["new_articles"] == 8
+    assert status == "finished" and stats["new_articles"] == 9
     assert all(int(fetched) <= stats["fetched"] for fetched, _ in progress)
+    # Scrapy's closing stats dump and the run's stats agree on the URLs met twice.
+    dumped = re.search(r"'archiver/skipped/duplicate_url': (\d+)", done.stderr)
     filtered = re.search(r"'dupefilter/filtered': (\d+)", done.stderr)
-    assert stats["duplicate_requests"] == (int(filtered.group(1)) if filtered else 0)
+    skipped = int(dumped.group(1)) if dumped else 0
+    assert stats["duplicate_urls"] == skipped + (int(filtered.group(1)) if filtered else 0) > 0
 
 
 def test_interrupted_crawl_is_exit_130(

@@ -256,13 +256,17 @@ def test_progress_lines_secrets_and_stats_agree(
         depth = 1
     """))
     secret_url = f"{pg_url}?password={SECRET}"
-    done = subprocess.run(
-        crawl_command({"source": "fixture"},
-                      {"ARCHIVER_PROGRESS_INTERVAL": "0.2",
-                       "ARCHIVER_SOURCES": str(tmp_path / "sources.toml")}),
-        env=crawl_env(secret_url, tmp_path / "spool"), cwd=tmp_path,
-        capture_output=True, text=True, timeout=120, check=False,
-    )
+    server.delay = 0.3  # slow pages: the crawl outlasts several progress intervals
+    try:
+        done = subprocess.run(
+            crawl_command({"source": "fixture"},
+                          {"ARCHIVER_PROGRESS_INTERVAL": "0.2",
+                           "ARCHIVER_SOURCES": str(tmp_path / "sources.toml")}),
+            env=crawl_env(secret_url, tmp_path / "spool"), cwd=tmp_path,
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+    finally:
+        server.delay = 0.0
     assert done.returncode == 0, done.stderr[-3000:]
     assert SECRET not in done.stdout + done.stderr
     progress = re.findall(

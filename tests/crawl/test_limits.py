@@ -134,11 +134,12 @@ def test_an_overlong_canonical_never_names_the_article():
     assert article_url(page, "https://example.com/story") == "https://example.com/story"
 
 
-def test_a_row_the_database_refuses_is_an_error_not_an_outage(
+def test_a_url_of_any_length_is_archived_with_the_limit_off(
     server: MockServer, pg_url: str, crawl: Any, archive_of: Any,
 ):
     # With the length limit off, a 5,000-character URL reaches PostgreSQL, whose B-tree
-    # index on fetches.url refuses it (SQLSTATE 54000, an OperationalError to psycopg).
+    # index rows are limited to ~2.7 kB: articles and fetches are indexed on its digest
+    # (url_sha256, migration 0010), so it is stored whole.
     site = server.new_site(n=2, seed=27)
     rng = random.Random(27)  # not repetitive: PostgreSQL would compress it to fit
     noise = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(5000))
@@ -149,12 +150,44 @@ def test_a_row_the_database_refuses_is_an_error_not_an_outage(
     result = crawl(pg_url, sitemap=sitemap, settings={"ARCHIVER_MAX_URL_LENGTH": "0"})
 
     assert result.returncode == 0, result.log[-3000:]
+    assert "spooled" not in result.summary and "0 errors" in result.summary
+    archive = archive_of(pg_url)
+    assert archive.fetch(long_url).outcome == "new_article"
+    assert archive.scalar("SELECT max(length(url)) FROM fetches") == len(long_url)
+    assert archive.fetch(ok).outcome == "new_article"
+
+
+def test_a_row_the_database_refuses_is_an_error_not_an_outage(
+    server: MockServer, pg_url: str, crawl: Any, archive_of: Any,
+):
+    # A rule of the database's own (a CHECK constraint a DBA added) refuses one article's
+    # row: an integrity error about that row, not an outage. The crawl records the fetch
+    # as an error saying why, archives the rest and is not spooled.
+    from sqlalchemy import text
+
+    from archiver.storage.session import make_engine
+
+    site = server.new_site(n=2, seed=28)
+    refused = server.article_url(site, site.articles[0])
+    ok = server.article_url(site, site.articles[1])
+    sitemap = _serve(server, _urlset([refused, ok]))
+    assert crawl(pg_url, url=ok).returncode == 0  # the schema is there to constrain
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE articles ADD CONSTRAINT no_refuse_me "
+                          f"CHECK (url <> '{refused}')"))
+    engine.dispose()
+
+    result = crawl(pg_url, sitemap=sitemap)
+
+    assert result.returncode == 0, result.log[-3000:]
     assert "spooled" not in result.summary and "1 errors" in result.summary
     archive = archive_of(pg_url)
-    row = archive.fetch(long_url[:2048])
-    assert row.outcome == "error" and row.final_url == long_url
-    assert row.reason.startswith("the database refused this fetch: ")
-    assert archive.fetch(ok).outcome == "new_article"
+    row = archive.fetch(refused)
+    assert row.outcome == "error"
+    assert row.reason.startswith("the database refused this fetch: "), row.reason
+    assert "no_refuse_me" in row.reason
+    assert archive.fetch(ok, archive.last_run()).outcome in ("unchanged", "not_modified")
 
 
 def test_only_connectivity_errors_are_transient(pg_url: str):

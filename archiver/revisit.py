@@ -53,10 +53,13 @@ Everything is a keyword argument with a default; ``[[source]]`` tables in source
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 #: Defaults, tuned with bench/revisit.py (see its table in the module docstring there).
 MIN_INTERVAL = timedelta(minutes=15)
@@ -134,6 +137,72 @@ def _aware(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
+class RevisitConfigError(ValueError):
+    """A revisit setting or a source's ``revisit_*`` value is not valid (one line)."""
+
+
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+_UNIT = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any, name: str = "duration") -> timedelta:
+    """A positive duration: ``"15m"``, ``"2h"``, ``"7d"``, ``"1h30m"`` (units s, m, h, d,
+    w), a timedelta, or a number of seconds given as a number (not as text: ``"15"``
+    could mean anything).
+
+    Raises:
+        RevisitConfigError: naming ``name``, the value and the forms that work.
+    """
+    if isinstance(value, timedelta):
+        duration = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        duration = timedelta(seconds=value) if math.isfinite(value) else timedelta(0)
+    elif isinstance(value, str) and _DURATION.fullmatch(text := value.strip().lower()):
+        duration = timedelta(
+            seconds=sum(float(n) * _SECONDS[u] for n, u in _UNIT.findall(text))
+        )
+    else:
+        raise RevisitConfigError(
+            f"{name} must be a duration such as 15m, 2h or 7d (units s, m, h, d, w), "
+            f"not {value!r}"
+        )
+    if duration <= timedelta(0):
+        raise RevisitConfigError(f"{name} must be longer than zero, not {value!r}")
+    return duration
+
+
+def parse_value(field_name: str, value: Any, name: str | None = None) -> Any:
+    """One policy argument (``min_interval``, ``growth`` ...) from a setting or a source.
+
+    Raises:
+        RevisitConfigError: naming ``name`` (default: the argument), in one line.
+    """
+    name = name or field_name
+    if field_name not in POLICY_ARGUMENTS:
+        raise RevisitConfigError(f"{name}: not a revisit policy setting")
+    if field_name == "busy_changes":
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            number = None
+        else:
+            try:
+                number = int(value)
+            except ValueError:
+                number = None
+        if number is None or number < 1:
+            raise RevisitConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+        return number
+    if field_name in ("growth", "heavy_growth"):
+        try:
+            factor = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            factor = math.nan
+        if not (math.isfinite(factor) and factor > 0):
+            raise RevisitConfigError(f"{name} must be a positive number, not {value!r}")
+        return factor
+    return parse_duration(value, name)
+
+
 @dataclass(frozen=True, slots=True)
 class RevisitConfig:
     """The policy's keyword arguments, as read from settings and sources."""
@@ -147,47 +216,68 @@ class RevisitConfig:
     remember: timedelta = REMEMBER
     busy_changes: int = BUSY_CHANGES
     busy_interval: timedelta = BUSY_INTERVAL
+    #: Per-source configurations, ``(domains, config)``: an article whose host is one of
+    #: the domains (or a subdomain) follows that config (see :meth:`for_url`).
+    sources: tuple[tuple[tuple[str, ...], RevisitConfig], ...] = ()
 
     def kwargs(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The keyword arguments of :func:`next_visit`."""
+        return {name: getattr(self, name) for name in POLICY_ARGUMENTS}
 
     def next_visit(
         self, published_at: datetime | None, visits: Sequence[tuple[datetime, bool]]
     ) -> datetime | None:
         return next_visit(published_at, visits, **self.kwargs())
 
-    def overridden(self, values: Mapping[str, Any]) -> RevisitConfig:
-        """A copy with ``values`` applied: durations in seconds (numbers), or timedeltas;
-        unknown or empty keys are ignored. Raises ValueError on a bad value."""
-        changes: dict[str, Any] = {}
-        for f in fields(self):
-            if values.get(f.name) in (None, ""):
-                continue
-            raw = values[f.name]
-            if f.name == "busy_changes":
-                value: Any = int(raw)
-                if value < 1:
-                    raise ValueError(f"revisit busy_changes must be at least 1, not {raw!r}")
-            elif f.name in ("growth", "heavy_growth"):
-                value = float(raw)
-                if value <= 0:
-                    raise ValueError(f"revisit {f.name} must be positive, not {raw!r}")
-            else:
-                value = raw if isinstance(raw, timedelta) else timedelta(seconds=float(raw))
-                if value <= timedelta(0):
-                    raise ValueError(f"revisit {f.name} must be positive, not {raw!r}")
-            changes[f.name] = value
-        cfg = RevisitConfig(**{**self.kwargs(), **changes})
-        if cfg.min_interval > cfg.max_interval:
-            raise ValueError("revisit min_interval is longer than max_interval")
-        return cfg
+    def for_url(self, url: str) -> RevisitConfig:
+        """The configuration of the article at ``url``: the first source's whose domains
+        hold its host, else this one."""
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        for domains, config in self.sources:
+            if any(host == d or host.endswith("." + d) for d in domains):
+                return config
+        return self
+
+    def overridden(
+        self, values: Mapping[str, Any], names: Mapping[str, str] | None = None
+    ) -> RevisitConfig:
+        """A copy with ``values`` (policy argument -> value, see :func:`parse_value`)
+        applied; empty values are ignored. ``names`` says what to call each argument in
+        an error (a setting's name, a source's key).
+
+        Raises:
+            RevisitConfigError: a bad value, or a minimum interval above the maximum.
+        """
+        names = names or {}
+        changes = {
+            key: parse_value(key, value, names.get(key))
+            for key, value in values.items()
+            if value is not None and value != ""
+        }
+        config = replace(self, sources=(), **changes)
+        if config.min_interval > config.max_interval:
+            low = names.get("min_interval", "min_interval")
+            high = names.get("max_interval", "max_interval")
+            raise RevisitConfigError(
+                f"{low} ({config.min_interval}) is longer than {high} ({config.max_interval})"
+            )
+        return config
 
 
-#: Settings names (``ARCHIVER_REVISIT_<NAME>``, seconds or factors) read by the crawl.
-SETTINGS = {f"ARCHIVER_REVISIT_{f.name.upper()}": f.name for f in fields(RevisitConfig)}
+#: The keyword arguments of :func:`next_visit` that configuration may set.
+POLICY_ARGUMENTS = tuple(f.name for f in fields(RevisitConfig) if f.name != "sources")
+#: Settings names (``ARCHIVER_REVISIT_<NAME>``: durations such as ``15m``, or factors).
+SETTINGS = {f"ARCHIVER_REVISIT_{name.upper()}": name for name in POLICY_ARGUMENTS}
 
 
-def config_from_settings(settings: Mapping[str, Any] | Any) -> RevisitConfig:
-    """The policy configuration from Scrapy settings (or any mapping)."""
-    get = settings.get
-    return RevisitConfig().overridden({name: get(key) for key, name in SETTINGS.items()})
+def config_from_settings(settings: Mapping[str, Any] | Callable[[str], Any]) -> RevisitConfig:
+    """The policy configuration from Scrapy settings (or any mapping, or a ``get``).
+
+    Raises:
+        RevisitConfigError: naming the first bad setting.
+    """
+    get = settings if callable(settings) and not hasattr(settings, "get") else settings.get
+    return RevisitConfig().overridden(
+        {name: get(key) for key, name in SETTINGS.items()},
+        {name: key for key, name in SETTINGS.items()},
+    )

@@ -65,6 +65,25 @@ ARCHIVER_ALLOWED_NETWORKS = os.environ.get("ARCHIVER_ALLOWED_NETWORKS", "")
 #: interval such as ``5m``; ``off`` schedules none. Sources get theirs in sources.toml.
 ARCHIVER_REVISIT_EVERY = os.environ.get("ARCHIVER_REVISIT_EVERY", "5m")
 
+#: The revisit policy's bounds (archiver/revisit.py), durations such as ``15m``, ``2h``,
+#: ``14d``: the shortest and longest wait between two fetches of an article, and how long
+#: an article is followed once quiet. Empty: the policy's defaults (15m, 14d, 60d). A
+#: ``[[source]]`` may set its own (``revisit_min_interval = "10m"`` ...); its value wins
+#: for its articles. The policy's other arguments are settings too (``-s
+#: ARCHIVER_REVISIT_HOT_FOR=2h``, ``..._GROWTH=0.6``, see the README).
+ARCHIVER_REVISIT_MIN_INTERVAL = os.environ.get("ARCHIVER_REVISIT_MIN_INTERVAL", "")
+ARCHIVER_REVISIT_MAX_INTERVAL = os.environ.get("ARCHIVER_REVISIT_MAX_INTERVAL", "")
+ARCHIVER_REVISIT_FOLLOW_FOR = os.environ.get("ARCHIVER_REVISIT_FOLLOW_FOR", "")
+#: Articles a revisit crawl claims per database round trip, as it needs more requests.
+ARCHIVER_REVISIT_BATCH = 500
+
+#: Redis shared by every process of a job (``redis://host:6379/0``): one request queue
+#: and duplicate filter per job, so the same crawl started on several machines splits
+#: the work (archiver/service/distributed.py). Unset: each crawl runs in one process.
+ARCHIVER_REDIS_URL = os.environ.get("ARCHIVER_REDIS_URL", "")
+#: Turns the shared queue on when ARCHIVER_REDIS_URL (or -s ARCHIVER_REDIS_URL=) is set.
+ADDONS = {"archiver.service.distributed.RedisAddon": 0}
+
 #: Where ``archiver schedule`` appends each job's crawl output (``<job>.log``).
 ARCHIVER_LOG_DIR = os.environ.get("ARCHIVER_LOG_DIR", "logs")
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from archiver.revisit import RevisitConfig, config_from_settings, next_visit
+from archiver.revisit import (
+    RevisitConfig,
+    RevisitConfigError,
+    config_from_settings,
+    next_visit,
+    parse_duration,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -115,3 +122,48 @@ def test_configuration_overrides_and_validation():
         RevisitConfig().overridden({"growth": 0})
     with pytest.raises(ValueError):
         RevisitConfig().overridden({"min_interval": 7200, "max_interval": 3600})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("15m", 15 * M), ("2h", 2 * H), ("7d", timedelta(days=7)), ("1w", timedelta(days=7)),
+     ("1h30m", 90 * M), (" 90S ", timedelta(seconds=90)), ("1.5h", 90 * M)],
+)
+def test_durations_are_parsed(text, expected):
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["15", "15 m", "m", "0m", "-5m", "1.m", "7 days", "", True])
+def test_bad_durations_are_one_clear_error(bad):
+    with pytest.raises(RevisitConfigError, match="^ARCHIVER_X must be"):
+        parse_duration(bad, "ARCHIVER_X")
+
+
+def test_settings_take_durations_and_name_the_bad_one():
+    cfg = config_from_settings(
+        {"ARCHIVER_REVISIT_MIN_INTERVAL": "10m", "ARCHIVER_REVISIT_MAX_INTERVAL": "3d",
+         "ARCHIVER_REVISIT_FOLLOW_FOR": "90d", "ARCHIVER_REVISIT_GROWTH": "0.6",
+         "ARCHIVER_REVISIT_HOT_FOR": ""}
+    )
+    assert (cfg.min_interval, cfg.max_interval, cfg.follow_for) == (
+        10 * M, timedelta(days=3), timedelta(days=90))
+    assert cfg.growth == 0.6 and cfg.hot_for == timedelta(hours=3)
+    with pytest.raises(RevisitConfigError, match="ARCHIVER_REVISIT_FOLLOW_FOR must be a duration"):
+        config_from_settings({"ARCHIVER_REVISIT_FOLLOW_FOR": "sixty days"})
+    with pytest.raises(RevisitConfigError, match="ARCHIVER_REVISIT_BUSY_CHANGES must be a whole"):
+        config_from_settings({"ARCHIVER_REVISIT_BUSY_CHANGES": "2.5"})
+    with pytest.raises(RevisitConfigError, match=(
+            "ARCHIVER_REVISIT_MIN_INTERVAL .* is longer than ARCHIVER_REVISIT_MAX_INTERVAL")):
+        config_from_settings({"ARCHIVER_REVISIT_MIN_INTERVAL": "20d"})
+
+
+def test_a_source_configuration_wins_for_its_articles():
+    base = config_from_settings({"ARCHIVER_REVISIT_MIN_INTERVAL": "20m"})
+    mine = base.overridden({"min_interval": "5m"})
+    cfg = replace(base, sources=((("example.com",), mine),))
+    assert cfg.for_url("https://www.example.com/a").min_interval == 5 * M
+    assert cfg.for_url("https://news.example.com/a") is mine
+    assert cfg.for_url("https://example.com.evil.org/a") is cfg
+    assert cfg.for_url("https://other.org/a").min_interval == 20 * M
+    # The source's values are applied over the settings, not over the defaults.
+    assert mine.max_interval == base.max_interval and mine.sources == ()

@@ -23,8 +23,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from archiver.extract.article import Article
 from archiver.crawl.sources import Source, SourcesError, load_sources
+from archiver.extract.article import Article
 
 #: The built-in extractor, and the paths that name it.
 DEFAULT_EXTRACTOR = "archiver.extract:extract"

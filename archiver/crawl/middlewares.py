@@ -23,8 +23,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Request, Response
 from sqlalchemy.exc import DBAPIError
 
-from archiver.urls import normalise_url
 from archiver.crawl.workers import WORKER_ENCODINGS, head_of_body
+from archiver.urls import normalise_url
 
 logger = logging.getLogger(__name__)
 

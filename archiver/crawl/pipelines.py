@@ -39,38 +39,11 @@ from scrapy.exceptions import CloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from archiver.revisit import config_from_settings
-from archiver.extract import Article
-from archiver.crawl.extractors import Reader, Readers
-from archiver.items import Fetch
-from archiver.spiders.news import ENCODING_KEY, OUTCOME_KEY, REASON_KEY
 from archiver.crawl.backpressure import NOT_FETCHED, PagesInHand
 from archiver.crawl.diskspace import SpaceGuard, is_disk_full, sqlite_file
+from archiver.crawl.extractors import Reader, Readers
+from archiver.crawl.revisits import revisit_config
 from archiver.crawl.spool import SpoolWriter, run_identity
-from archiver.service.runs import (
-    EXIT_ALREADY_RUNNING,
-    EXIT_INTERRUPTED,
-    CrawlJob,
-    JobAlreadyRunning,
-    finish_interrupted,
-)
-from archiver.urls import MAX_URL_LENGTH
-from archiver.storage.archive import (
-    ArchiveResult,
-    Outcome,
-    Reread,
-    RereadNeeded,
-    archive,
-    finish_crawl_run,
-)
-from archiver.storage.errors import StorageError
-from archiver.storage.raw import load_capture, prune_kept_bodies
-from archiver.storage.session import (
-    check_database,
-    display_url,
-    make_engine,
-    make_sessionmaker,
-)
 from archiver.crawl.workers import (
     BodyTooLarge,
     PageResult,
@@ -81,6 +54,32 @@ from archiver.crawl.workers import (
     reread_capture,
     sniff,
 )
+from archiver.extract import Article
+from archiver.items import Fetch
+from archiver.service.runs import (
+    EXIT_ALREADY_RUNNING,
+    EXIT_INTERRUPTED,
+    CrawlJob,
+    JobAlreadyRunning,
+    finish_interrupted,
+)
+from archiver.spiders.news import ENCODING_KEY, OUTCOME_KEY, REASON_KEY
+from archiver.storage.archive import (
+    ArchiveResult,
+    Outcome,
+    Reread,
+    RereadNeeded,
+    archive,
+    finish_crawl_run,
+)
+from archiver.storage.raw import load_capture, prune_kept_bodies
+from archiver.storage.session import (
+    check_database,
+    display_url,
+    make_engine,
+    make_sessionmaker,
+)
+from archiver.urls import MAX_URL_LENGTH
 
 logger = logging.getLogger(__name__)
 
@@ -176,8 +175,9 @@ class ArchivePipeline:
         )
         self.readers.validate()
         self.keep_days = settings.getint("ARCHIVER_KEEP_NOT_ARTICLE_DAYS", 90)
-        #: When to fetch each article again (archiver/revisit.py), from ARCHIVER_REVISIT_*.
-        self.revisit = config_from_settings(settings)
+        #: When to fetch each article again (archiver/revisit.py), from ARCHIVER_REVISIT_*
+        #: and the sources' revisit_* keys (archiver/crawl/revisits.py).
+        self.revisit = revisit_config(settings)
         self.counts: dict[str, int] = {"fetched": 0, **{n: 0 for n in _COUNT_NAMES.values()}}
         self.counts.update(duplicates=0, spooled=0, not_kept=0)
         self.min_free = int(settings.getfloat("ARCHIVER_MIN_FREE_MB", 64) * 2**20)
@@ -215,13 +215,20 @@ class ArchivePipeline:
         self.Session = make_sessionmaker(self.engine)
         args = getattr(spider, "crawl_args", {})
         # One crawl of a job at a time: its lock is taken before anything is fetched.
-        self.job = CrawlJob(self.database_url, self.Session, spider.name, args, self.heartbeat)
+        # With a shared queue in Redis, a second process of the job joins it instead.
+        shared = bool(self.crawler.settings.get("ARCHIVER_REDIS_URL"))
+        self.job = CrawlJob(self.database_url, self.Session, spider.name, args, self.heartbeat,
+                            join=shared)
         try:
             self.run_id = self.job.start()
         except JobAlreadyRunning as busy:
             self.run_id, self._skipped = busy.run_id, str(busy)
             self.engine.dispose()
             raise CloseSpider("skipped") from None
+        if shared:
+            from archiver.service.distributed import Shared
+
+            Shared.of(self.crawler).decided(self.job.joined, self.Session)
         # The workers boot (importing extraction) while the first listings download, not
         # when the first page arrives.
         self.pool = make_pool(self.workers)

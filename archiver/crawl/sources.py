@@ -14,6 +14,9 @@ A source reads like Fundus's publisher declarations::
     drop = ["div.newsletter-signup"]               # optional: never article text here
     keep = ["div.story-body"]                      # optional: survives chrome removal
     every = "30m"                                  # optional: `archiver schedule` interval
+    revisit_min_interval = "10m"                   # optional: this source's revisit policy
+    revisit_max_interval = "7d"                    #   (archiver/revisit.py), over the
+    revisit_follow_for = "90d"                     #   ARCHIVER_REVISIT_* settings
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+from archiver.revisit import POLICY_ARGUMENTS, RevisitConfigError, parse_value
 
 
 class SourcesError(Exception):
@@ -50,6 +56,10 @@ class Source:
     #: elements that must survive chrome removal (``archiver.extract.ExtractRules``).
     drop: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
+    #: The revisit policy's arguments this source sets (``revisit_min_interval = "10m"``
+    #: ...), parsed: ``(argument, value)`` pairs, applied over the ``ARCHIVER_REVISIT_*``
+    #: settings for the articles of the source's domains (archiver/crawl/revisits.py).
+    revisit: tuple[tuple[str, Any], ...] = ()
     #: How often ``archiver schedule`` crawls the source's listings (``"30m"``, ``"2h"``;
     #: parsed by archiver/service/jobs.py); None: only when crawled by hand.
     every: str | None = None
@@ -69,6 +79,10 @@ class Source:
         ) or any(host == d.lower() for d in self.domains)
 
 
+#: ``revisit_<argument>`` keys set the revisit policy's arguments for a source.
+_REVISIT_PREFIX = "revisit_"
+#: The policy's arguments that are numbers, not durations.
+_REVISIT_NUMBERS = ("growth", "heavy_growth", "busy_changes")
 _LIST_KEYS = ("domains", "sitemaps", "feeds", "start_pages", "urls", "drop", "keep")
 
 
@@ -120,10 +134,31 @@ def _source_from_table(table: dict, where: str) -> Source:
                 f"not {every!r}"
             )
         values["every"] = every.strip()
-    unknown = set(table) - {"name", "article_pattern", "depth", "extractor", "every", *_LIST_KEYS}
+    values["revisit"] = _revisit_values(table, f"{where}: source {name!r}")
+    unknown = set(table) - {"name", "article_pattern", "depth", "extractor", "every", *_LIST_KEYS,
+                            *(_REVISIT_PREFIX + a for a in POLICY_ARGUMENTS)}
     if unknown:
         raise SourcesError(f"{where}: source {name!r}: unknown keys {sorted(unknown)}")
     return Source(**values)
+
+
+def _revisit_values(table: dict, where: str) -> tuple[tuple[str, Any], ...]:
+    """The ``revisit_*`` keys of a source, parsed (durations as strings: "15m", "7d")."""
+    values = []
+    for key in sorted(k for k in table if k.startswith(_REVISIT_PREFIX)):
+        argument, raw = key.removeprefix(_REVISIT_PREFIX), table[key]
+        if argument not in POLICY_ARGUMENTS:
+            continue  # an unknown key, reported with the others
+        if argument not in _REVISIT_NUMBERS and not isinstance(raw, str):
+            # A TOML number would have to mean seconds: a unit says what is meant.
+            raise SourcesError(
+                f'{where}: {key} must be a duration such as "15m", "2h" or "7d", not {raw!r}'
+            )
+        try:
+            values.append((argument, parse_value(argument, raw, key)))
+        except RevisitConfigError as exc:
+            raise SourcesError(f"{where}: {exc}") from None
+    return tuple(values)
 
 
 def _check_selector(selector: str, where: str) -> None:

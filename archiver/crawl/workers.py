@@ -14,9 +14,9 @@ import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+from archiver.crawl.extractors import Reader, read_page
 from archiver.extract import Article
 from archiver.extract.encoding import charset_from_content_type
-from archiver.crawl.extractors import Reader, read_page
 
 #: Content-Encodings a worker decodes itself (Scrapy decodes any other on the reactor).
 WORKER_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})

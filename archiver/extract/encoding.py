@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import re
 
-
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)""", re.IGNORECASE
 )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -31,21 +31,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Select, bindparam, func, select, update
 
-from archiver.extract import Article
 from archiver.crawl.extractors import Reader, Readers, extractor_version_of
+from archiver.crawl.workers import PageResult, default_workers, make_pool, reread_capture
+from archiver.extract import Article
 from archiver.storage import models
 from archiver.storage.archive import (
+    _READING_COLUMNS as READING_COLUMNS,  # what a reading is, defined once by the archive
+)
+from archiver.storage.archive import (
     content_fingerprint,
-    lock_article,
+    reading_values,
     recover_article,
-    replace_reading,
 )
 from archiver.storage.history import record_changes
+from archiver.storage.sanitize import clean_json
 from archiver.storage.session import check_database, make_engine
+from archiver.storage.upsert import insert_ignore
 from archiver.urls import site_domain
-from archiver.crawl.workers import PageResult, default_workers, make_pool, reread_capture
 
 logger = logging.getLogger(__name__)
 
@@ -256,6 +260,18 @@ class _Scope:
             return self.readers.for_source(self.source)
         return self.readers.for_page(url)
 
+    def running_versions(self, version_of: Callable[[Reader], str | None]) -> set[str | None]:
+        """The extractor versions the readers in scope write (None: one does not say)."""
+        if self.source is not None:
+            return {version_of(self.readers.for_source(self.source))}
+        return {version_of(r) for r in (self.readers.default,
+                                        *map(self.readers.for_source, self.readers.sources))}
+
+
+#: Batches handed to the workers ahead of the one being written: while the parent waits on
+#: the database, the workers always have a batch or more queued.
+AHEAD = 2
+
 
 def _run(
     engine: Engine,
@@ -275,21 +291,19 @@ def _run(
         return versions_known[reader.extractor]
 
     done = 0
-    batches = _batches(engine, scope, batch_size, running_version)
-    # One batch is read by the workers while the previous one is written.
-    pending: list[tuple[_Item, Future[PageResult]]] | None = None
-    for batch in batches:
-        submitted = [
+    in_flight: deque[list[tuple[_Item, Future[PageResult]]]] = deque()
+    for batch in _batches(engine, scope, batch_size, running_version):
+        # The parent only ships what it read: the workers decompress and read.
+        in_flight.append([
             (item, pool.submit(reread_capture, item.blob, item.charset, item.url, item.reader))
             for item in batch
-        ]
-        if pending is not None:
-            done += _finish(engine, pending, report, dry_run, examples_per_site)
+        ])
+        if len(in_flight) > AHEAD:
+            done += _finish(engine, in_flight.popleft(), report, dry_run, examples_per_site)
             if progress:
                 progress(done)
-        pending = submitted
-    if pending:
-        done += _finish(engine, pending, report, dry_run, examples_per_site)
+    while in_flight:
+        done += _finish(engine, in_flight.popleft(), report, dry_run, examples_per_site)
         if progress:
             progress(done)
 
@@ -297,39 +311,30 @@ def _run(
 def _batches(
     engine: Engine, scope: _Scope, size: int, running_version: Callable[[Reader], str | None]
 ) -> Iterator[list[_Item]]:
-    """Batches of captures to read, versions first then kept bodies, in id order (keyset
-    pagination: each query starts after the last id, so memory stays flat)."""
+    """Batches of captures to read, versions first then kept bodies, in id order."""
     v = models.Version.__table__
     a = models.Article.__table__
     s = models.Site.__table__
     r = models.RawCapture.__table__
     f = models.Fetch.__table__
-    after = 0
-    while True:
-        q = (
-            select(v.c.id, v.c.article_id, v.c.version, v.c.extractor_version,
-                   v.c.content_hash, v.c.title, v.c.authors, v.c.text, v.c.published_at,
-                   v.c.modified_at, a.c.url, s.c.domain, r.c.body, r.c.charset)
-            .join(a, a.c.id == v.c.article_id)
-            .join(s, s.c.id == a.c.site_id)
-            .join(r, r.c.id == v.c.raw_capture_id)
-            .where(v.c.id > after)
-            .order_by(v.c.id)
-            .limit(size)
-        )
-        if scope.site is not None:
-            q = q.where(s.c.domain == scope.site.removeprefix("www."))
-        if scope.latest_only:
-            q = q.where(v.c.version == a.c.current_version)
-        if scope.since is not None:
-            q = q.where(v.c.captured_at >= scope.since)
-        if scope.until is not None:
-            q = q.where(v.c.captured_at < scope.until)
-        with engine.connect() as conn:
-            rows = conn.execute(q).all()
-        if not rows:
-            break
-        after = rows[-1].id
+    versions = (
+        select(v.c.id, v.c.article_id, v.c.version, v.c.extractor_version,
+               v.c.content_hash, v.c.title, v.c.authors, v.c.text, v.c.published_at,
+               v.c.modified_at, a.c.url, s.c.domain, r.c.body, r.c.charset)
+        .join(a, a.c.id == v.c.article_id)
+        .join(s, s.c.id == a.c.site_id)
+        .join(r, r.c.id == v.c.raw_capture_id)
+    )
+    if scope.site is not None:
+        versions = versions.where(s.c.domain == scope.site.removeprefix("www."))
+    if scope.latest_only:
+        versions = versions.where(v.c.version == a.c.current_version)
+    running = scope.running_versions(running_version)
+    if len(running) == 1 and None not in running:
+        # Every reader in scope is one known extractor version: what it read already is
+        # never fetched at all (a resumed or repeated run reads only what is left).
+        versions = versions.where(v.c.extractor_version.is_distinct_from(running.pop()))
+    for rows in _keyset(engine, versions, v.c.id, v.c.captured_at, scope, size):
         batch = []
         for row in rows:
             reader = scope.reader(row.url)
@@ -340,25 +345,13 @@ def _batches(
                                old=row))
         if batch:
             yield batch
-    after = 0
-    while True:
-        q = (
-            select(f.c.id, f.c.url, f.c.final_url, f.c.fetched_at, f.c.raw_capture_id,
-                   r.c.body, r.c.charset)
-            .join(r, r.c.id == f.c.raw_capture_id)
-            .where(f.c.id > after, *_KEPT(f))
-            .order_by(f.c.id)
-            .limit(size)
-        )
-        if scope.since is not None:
-            q = q.where(f.c.fetched_at >= scope.since)
-        if scope.until is not None:
-            q = q.where(f.c.fetched_at < scope.until)
-        with engine.connect() as conn:
-            rows = conn.execute(q).all()
-        if not rows:
-            break
-        after = rows[-1].id
+    kept = (
+        select(f.c.id, f.c.url, f.c.final_url, f.c.fetched_at, f.c.raw_capture_id,
+               r.c.body, r.c.charset)
+        .join(r, r.c.id == f.c.raw_capture_id)
+        .where(*_KEPT(f))
+    )
+    for rows in _keyset(engine, kept, f.c.id, f.c.fetched_at, scope, size):
         batch = []
         for row in rows:
             url = row.final_url or row.url
@@ -371,6 +364,28 @@ def _batches(
             yield batch
 
 
+def _keyset(
+    engine: Engine, query: Select[Any], key: Any, made_at: Any, scope: _Scope, size: int
+) -> Iterator[list[Any]]:
+    """The rows of ``query`` made in the scope's time range, ``size`` at a time in ``key``
+    order. Keyset pagination: each page is a query starting after the last key, on a
+    connection held only while it runs, so memory stays flat and writers never wait on a
+    long read (SQLite) while the run goes on."""
+    if scope.since is not None:
+        query = query.where(made_at >= scope.since)
+    if scope.until is not None:
+        query = query.where(made_at < scope.until)
+    query = query.where(key > bindparam("after")).order_by(key).limit(size)
+    after = 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(query, {"after": after}).all()
+        if not rows:
+            return
+        after = rows[-1].id
+        yield rows
+
+
 def _finish(
     engine: Engine,
     pending: list[tuple[_Item, Future[PageResult]]],
@@ -381,9 +396,7 @@ def _finish(
     """Collect a batch's readings and write them in one transaction."""
     results = [(item, _result(future)) for item, future in pending]
     now = datetime.now(timezone.utc)
-    #: Per article, the first version whose reading changed: its change classes and the
-    #: later versions' follow the newest readings (what the views show).
-    reread: dict[int, int] = {}
+    rereads: list[tuple[_Item, Article, str]] = []
     with engine.connect() as conn:
         # A dry run reads only: no transaction, so it never takes SQLite's write lock.
         with nullcontext() if dry_run else conn.begin():
@@ -392,16 +405,20 @@ def _finish(
                 if result.outcome:
                     report.count(item.site, "errors")
                     logger.info("%s: %s", item.url, result.reason)
-                    continue
-                if item.kind == "version":
-                    _version_item(conn, item, result.article, report, dry_run, now,
-                                  examples_per_site, reread)
-                else:
+                elif item.kind == "fetch":
                     _fetch_item(conn, item, result.article, report, dry_run, examples_per_site)
-            # Once per article and batch (still under its row lock), however many of its
-            # versions the batch re-read.
-            for article_id, first in reread.items():
-                record_changes(conn, article_id, first)
+                elif result.article is None:
+                    report.count(item.site, "not_article")  # its stored reading stays
+                else:
+                    change = _change(item.old, result.article)
+                    if dry_run:
+                        report.count(item.site, change)
+                        if change != "unchanged":
+                            _example(report, item, result.article, change, examples_per_site)
+                    else:
+                        rereads.append((item, result.article, change))
+            if rereads:
+                _replace_readings(conn, rereads, report, now)
     return len(results)
 
 
@@ -446,45 +463,97 @@ def _change(old: Any, new: Article) -> str:
     return "unchanged"
 
 
-def _version_item(
+Articles = models.Article.__table__
+Versions = models.Version.__table__
+Readings = models.Reading.__table__
+
+#: The statements of a batch of re-readings, each executed once with every row of the
+#: batch (one round trip each, however large the batch).
+_DELETE_READING = Readings.delete().where(
+    Readings.c.version_id == bindparam("b_version_id"),
+    Readings.c.extractor_version == bindparam("b_extractor_version"),
+)
+_UPDATE_VERSION = update(Versions).where(Versions.c.id == bindparam("b_id"))
+_UPDATE_HASH = update(Articles).where(Articles.c.id == bindparam("b_id"))
+
+
+def _replace_readings(
     conn: Connection,
-    item: _Item,
-    article: Article | None,
+    rereads: list[tuple[_Item, Article, str]],
     report: ReextractReport,
-    dry_run: bool,
     now: datetime,
-    examples_per_site: int,
-    reread: dict[int, int],
 ) -> None:
-    if article is None:
-        report.count(item.site, "not_article")  # its stored reading stays
-        return
-    change = _change(item.old, article)
-    if dry_run:
-        report.count(item.site, change)
-        if change != "unchanged":
-            _example(report, item, article, change, examples_per_site)
-        return
-    fingerprint = content_fingerprint(article)
-    row = lock_article(conn, item.article_id)
-    current, number = conn.execute(
-        select(models.Version.extractor_version, models.Version.version)
-        .where(models.Version.id == item.id)
-    ).one()
-    if current != item.old.extractor_version:
-        report.count(item.site, "skipped")  # another run (or a crawl) re-read it meanwhile
-        return
-    if not replace_reading(conn, item.id, article, fingerprint, now):
-        report.count(item.site, "unchanged")
-        return
-    reread[item.article_id] = min(reread.get(item.article_id, number), number)
-    if item.version == row.current_version:
-        conn.execute(
-            models.Article.__table__.update()
-            .where(models.Article.id == item.article_id)
-            .values(current_hash=fingerprint)
+    """Make each new reading its version's newest, keeping the one it replaces (what
+    :func:`archiver.storage.archive.replace_reading` does for one version, here for a
+    batch in a few statements).
+
+    The batch's articles are locked first, in id order (so that two runs, or a crawl,
+    never deadlock), and a version is rewritten only if its reading is still the one this
+    run read: two runs at once never both rewrite a capture.
+    """
+    # Locked in id order, so that two runs (or a crawl) never deadlock on a batch.
+    current_version = dict(conn.execute(
+        select(Articles.c.id, Articles.c.current_version)
+        .where(Articles.c.id.in_(sorted({item.article_id for item, _, _ in rereads})))
+        .order_by(Articles.c.id)
+        .with_for_update()
+    ).all())
+    stored = {
+        row.id: row._mapping
+        for row in conn.execute(
+            select(Versions.c.id, Versions.c.version, Versions.c.read_at,
+                   Versions.c.captured_at, *(Versions.c[c] for c in READING_COLUMNS))
+            .where(Versions.c.id.in_([item.id for item, _, _ in rereads]))
         )
-    report.count(item.site, change)
+    }
+    superseded: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+    newest: list[dict[str, Any]] = []
+    hashes: list[dict[str, Any]] = []
+    #: Per article, the first version whose reading changed: its change classes and the
+    #: later versions' follow the newest readings (what the views show).
+    reread: dict[int, int] = {}
+    for item, article, change in rereads:
+        current = stored[item.id]
+        if current["extractor_version"] != item.old.extractor_version:
+            report.count(item.site, "skipped")  # another run (or a crawl) re-read it meanwhile
+            continue
+        values = reading_values(article, content_fingerprint(article), None)
+        if current["extractor_version"] == values["extractor_version"]:
+            report.count(item.site, "unchanged")  # the running extractor read it already
+            continue
+        values["metadata"] = clean_json({**(current["metadata"] or {}), **values["metadata"],
+                                         "url": (current["metadata"] or {}).get("url")})
+        superseded.append(dict(
+            version_id=item.id,
+            read_at=current["read_at"] or current["captured_at"],
+            superseded_at=now,
+            **{c: current[c] for c in READING_COLUMNS},
+        ))
+        # Back to an extractor version that read this version before (a rolled-back
+        # release): its reading is the newest again, not an earlier one as well.
+        dropped.append({"b_version_id": item.id,
+                        "b_extractor_version": values["extractor_version"]})
+        newest.append(dict(values, b_id=item.id, read_at=now))
+        if item.version == current_version[item.article_id]:
+            hashes.append({"b_id": item.article_id, "current_hash": values["content_hash"]})
+        number = current["version"]
+        reread[item.article_id] = min(reread.get(item.article_id, number), number)
+        report.count(item.site, change)
+    if not superseded:
+        return
+    # Race: two re-readings of one version by the same extractor at once (two reextract
+    # runs); the unique (version_id, extractor_version) keeps one copy of the old reading.
+    conn.execute(insert_ignore(conn, models.Reading, ["version_id", "extractor_version"]),
+                 superseded)
+    conn.execute(_DELETE_READING, dropped)
+    conn.execute(_UPDATE_VERSION, newest)
+    if hashes:
+        conn.execute(_UPDATE_HASH, hashes)
+    # Once per article and batch (still under its row lock), however many of its
+    # versions the batch re-read.
+    for article_id, first in reread.items():
+        record_changes(conn, article_id, first)
 
 
 def _fetch_item(

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,18 +78,21 @@ class CrawlJob:
         spider: the spider's name.
         args: the spider's arguments, as recorded in ``crawl_runs.args``.
         heartbeat: seconds between heartbeats (0: none).
-        locked: take the job's lock (False: a worker joining a shared queue).
+        join: when the lock is held, join the job's shared queue (``ARCHIVER_REDIS_URL``,
+            archiver/service/distributed.py) instead of being skipped.
     """
 
     def __init__(self, database_url: str, Session: sessionmaker[Session], spider: str,
-                 args: dict[str, Any], heartbeat: float = 30.0, locked: bool = True) -> None:
+                 args: dict[str, Any], heartbeat: float = 30.0, join: bool = False) -> None:
         self.database_url = database_url
         self.Session = Session
         self.spider = spider
         self.args = args
         self.job = job_name(args)
         self.heartbeat = heartbeat
-        self.locked = locked
+        self.join = join
+        #: The run holding the lock when this crawl joined it, else None.
+        self.joined: int | None = None
         self.lock: JobLock | None = None
         self.run_id: int | None = None
         self._stop = threading.Event()
@@ -103,21 +107,23 @@ class CrawlJob:
         Raises:
             JobAlreadyRunning: the lock is held; a ``skipped`` run was recorded.
         """
-        if self.locked:
-            self.lock = JobLock.try_acquire(self.database_url, self.job)
-            if self.lock is None:
-                with self.Session() as session:
-                    holder = running_run(session, self.job)
-                    if holder is not None:
-                        session.expunge(holder)
+        self.lock = JobLock.try_acquire(self.database_url, self.job)
+        stats: dict[str, Any] = {}
+        if self.lock is None:
+            holder = self._holder()
+            if self.join and holder is not None:
+                self.joined = stats["joined"] = holder.id
+            else:
                 with self.Session() as session:
                     run_id = _add_run(session, self.spider, self.args, self.job, "skipped",
                                       {"held_by": holder.id if holder else None})
                 raise JobAlreadyRunning(self.job, run_id, holder)
         try:
             with self.Session() as session:
-                mark_abandoned(session, self.database_url, job=self.job)
-                self.run_id = _add_run(session, self.spider, self.args, self.job, "running", {})
+                if self.lock is not None:
+                    mark_abandoned(session, self.database_url, job=self.job)
+                self.run_id = _add_run(session, self.spider, self.args, self.job, "running",
+                                       stats)
         except BaseException:
             self.release()
             raise
@@ -126,6 +132,19 @@ class CrawlJob:
                                           daemon=True)
             self._beat.start()
         return self.run_id
+
+    def _holder(self) -> models.CrawlRun | None:
+        """The run holding the lock; a joiner waits a moment for it to be recorded (the
+        lock is taken just before)."""
+        for _ in range(25 if self.join else 1):
+            with self.Session() as session:
+                holder = running_run(session, self.job)
+                if holder is not None:
+                    session.expunge(holder)
+                    return holder
+            if self.join:
+                time.sleep(0.2)
+        return None
 
     def _beating(self) -> None:
         while not self._stop.wait(self.heartbeat):

@@ -29,12 +29,13 @@ from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from archiver.crawl.feeds import parse_feed
-from archiver.crawl.revisits import MODES as REVISIT_MODES
-from archiver.crawl.revisits import claimed_urls, revisit_domains
-from archiver.items import Fetch
 from archiver.crawl.netpolicy import RequestRefused
+from archiver.crawl.revisits import BATCH, RevisitClaims, revisit_config, revisit_domains
+from archiver.crawl.revisits import MODES as REVISIT_MODES
 from archiver.crawl.sitemaps import parse_sitemap, sitemaps_from_robots
 from archiver.crawl.sources import Source, SourcesError, get_source
+from archiver.items import Fetch
+from archiver.revisit import RevisitConfigError
 from archiver.urls import normalise_url, same_site
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ HANDLED_STATUSES = [304, *range(400, 600)]
 #: Fetch.meta keys through which the spider tells the pipeline what it decided.
 OUTCOME_KEY = "outcome"
 REASON_KEY = "reason"
+#: Request.meta key of the archived article a revisit request fetches again.
+REVISIT_ID_KEY = "archiver_revisit_id"
 #: Fetch.meta key naming the Content-Encoding of a body left compressed for a worker.
 ENCODING_KEY = "content_encoding"
 
@@ -158,6 +161,8 @@ class NewsSpider(scrapy.Spider):
         self.max_sitemap_depth = 3
         self.max_links: int | None = 1000
         self._seen_articles: set[str] = set()
+        #: A revisit crawl's claims (archiver/crawl/revisits.py), made in start().
+        self.revisit_claims: RevisitClaims | None = None
         self._seen_listings: set[str] = set()
 
     @classmethod
@@ -189,6 +194,12 @@ class NewsSpider(scrapy.Spider):
                 get_source(settings.get("ARCHIVER_SOURCES"), name)
             except SourcesError as exc:
                 raise UsageError(str(exc)) from exc
+        try:
+            # Every crawl schedules revisits: the settings and the sources' revisit_*
+            # values must fit together (one source's minimum above the maximum ...).
+            revisit_config(settings)
+        except (RevisitConfigError, SourcesError) as exc:
+            raise UsageError(str(exc)) from exc
 
     @property
     def trusted_urls(self) -> list[str]:
@@ -234,20 +245,23 @@ class NewsSpider(scrapy.Spider):
 
     def _revisits(self) -> Iterable[Request]:
         """Claimed archived articles (archiver/crawl/revisits.py), fetched conditionally
-        through the same extract and archive path; their own URLs are trusted."""
+        through the same extract and archive path; their own URLs are trusted. The
+        claims the crawl does not get to are given back when it closes (:meth:`closed`)."""
         settings = self.crawler.settings
-        urls = claimed_urls(
+        self.revisit_claims = RevisitClaims(
             settings.get("ARCHIVER_DATABASE_URL"),
             mode=self.revisit or "due",
             domains=revisit_domains(self.site_urls, self.sources),
             limit=self.limit,
             lease=timedelta(seconds=settings.getfloat("ARCHIVER_REVISIT_LEASE", 3600)),
+            config=revisit_config(settings),
+            batch=settings.getint("ARCHIVER_REVISIT_BATCH", BATCH),
         )
-        for url in urls:
+        for claimed in self.revisit_claims:
             self.crawler.stats.inc_value("archiver/revisits")
-            self._seen_articles.add(normalise_url(url))
+            self._seen_articles.add(normalise_url(claimed.url))
             yield Request(
-                url,
+                claimed.url,
                 callback=self.parse_article,
                 errback=self.article_failed,
                 dont_filter=True,
@@ -256,8 +270,30 @@ class NewsSpider(scrapy.Spider):
                     "archiver_kind": "article",
                     "archiver_origin": {"via": "revisit"},
                     "archiver_trusted": True,
+                    REVISIT_ID_KEY: claimed.id,
                 },
             )
+
+    def _answered(self, request: Request | None) -> None:
+        """A revisit got an answer (a response or a failure): see RevisitClaims.settle."""
+        if request is not None and self.revisit_claims is not None:
+            article_id = request.meta.get(REVISIT_ID_KEY)
+            if article_id is not None:
+                self.revisit_claims.answered(article_id)
+
+    def closed(self, reason: str) -> None:
+        """Give back the revisit claims no fetch released (a limit, a stop, an
+        interruption), so those articles are due again at once, not after the lease."""
+        if self.revisit_claims is None:
+            return
+        settled = self.revisit_claims.settle()
+        if settled.released or settled.rescheduled:
+            logger.info(
+                "Revisit claims settled at the crawl's end (%s): %d released, due again "
+                "now; %d answered under another article, rescheduled",
+                reason, settled.released, settled.rescheduled,
+            )
+        self.crawler.stats.set_value("archiver/revisits/released", settled.released)
 
     def _robots(self, site: str, origin: dict[str, Any]) -> Iterable[Request]:
         url = urljoin(site, "/robots.txt")
@@ -362,10 +398,12 @@ class NewsSpider(scrapy.Spider):
         )
 
     def parse_article(self, response: Response) -> Iterable[Fetch]:
+        self._answered(response.request)
         yield self._fetch(response)
 
     def article_failed(self, failure: Failure) -> Iterable[Fetch]:
         request = failure.request  # type: ignore[attr-defined]
+        self._answered(request)
         if isinstance(failure.value, RequestRefused):
             # The network policy's refusal: nothing was sent; a fetch row says why.
             yield self._refused_fetch(request, failure.value)

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
-    false,
     ForeignKey,
     Index,
     LargeBinary,
@@ -20,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 

@@ -14,7 +14,7 @@ pushed out of reach (never).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -54,7 +54,7 @@ def after_fetch(
     and return the time stored (None: no longer followed)."""
     config = config or RevisitConfig()
     row = conn.execute(
-        select(Articles.c.gone_at, Versions.c.published_at)
+        select(Articles.c.url, Articles.c.gone_at, Versions.c.published_at)
         .select_from(Articles)
         .outerjoin(
             Versions,
@@ -67,6 +67,7 @@ def after_fetch(
     ).first()
     if row is None:
         return None
+    config = config.for_url(row.url)  # a [[source]]'s revisit_* values, if it sets any
     history = conn.execute(
         select(Fetches.c.fetched_at, Fetches.c.outcome)
         .where(Fetches.c.article_id == article_id)
@@ -107,6 +108,8 @@ def after_fetch(
 class Claimed:
     id: int
     url: str
+    #: The lease: the claim is this crawl's while ``claimed_until`` holds this value.
+    until: datetime
 
 
 def claim(
@@ -129,6 +132,7 @@ def claim(
     commits.
     """
     now = db_now(conn)
+    until = now + lease
     candidates = select(Articles.c.id).where(
         or_(Articles.c.claimed_until.is_(None), Articles.c.claimed_until <= now)
     )
@@ -149,18 +153,65 @@ def claim(
     rows = conn.execute(
         update(Articles)
         .where(Articles.c.id.in_(candidates.scalar_subquery()))
-        .values(claimed_until=now + lease)
+        .values(claimed_until=until)
         .returning(Articles.c.id, Articles.c.url, Articles.c.next_visit_at)
     ).all()
     # RETURNING does not keep the subquery's order.
     far = datetime.max.replace(tzinfo=UTC)
     rows.sort(key=lambda r: (r.next_visit_at or far, r.id))
-    return [Claimed(r.id, r.url) for r in rows]
+    return [Claimed(r.id, r.url, until) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What a revisit crawl's end did with the claims no fetch had released."""
+
+    released: int
+    rescheduled: int
+
+
+def settle(
+    conn: Connection,
+    claimed: Sequence[Claimed],
+    answered: Collection[int],
+    config: RevisitConfig | None = None,
+) -> Settled:
+    """At a revisit crawl's end, the claims it still holds (``claimed_until`` is still
+    its lease: no fetch released it, and no other crawl took the article after the lease
+    ran out). An article the crawl never got an answer for (the crawl was stopped, or
+    ended before reaching it) is released, so it is due again at once, not after the
+    lease; one it got an answer for that was archived under another article (its page
+    now redirects to another) gets its next visit as after any fetch. The caller commits.
+    """
+    held = []
+    for start in range(0, len(claimed), 1000):  # bounded IN lists
+        held += conn.execute(
+            select(Articles.c.id, Articles.c.claimed_until).where(
+                Articles.c.id.in_([c.id for c in claimed[start:start + 1000]])
+            )
+        ).all()
+    leases = {c.id: c.until for c in claimed}
+    mine = [r.id for r in held if r.claimed_until is not None
+            and _same_instant(r.claimed_until, leases[r.id])]
+    answered_ids = [i for i in mine if i in answered]
+    now = db_now(conn)
+    for article_id in answered_ids:
+        after_fetch(conn, article_id, now, config)
+    release(conn, [i for i in mine if i not in answered])
+    return Settled(len(mine) - len(answered_ids), len(answered_ids))
+
+
+def _same_instant(a: datetime, b: datetime) -> bool:
+    # SQLite hands back naive UTC datetimes, PostgreSQL aware ones.
+    return (a if a.tzinfo else a.replace(tzinfo=UTC)) == (b if b.tzinfo else b.replace(tzinfo=UTC))
 
 
 def release(conn: Connection, article_ids: Sequence[int]) -> None:
     """Give claimed articles back (a crawl that stops before fetching them)."""
-    if article_ids:
+    ids = list(article_ids)
+    for start in range(0, len(ids), 1000):
         conn.execute(
-            update(Articles).where(Articles.c.id.in_(list(article_ids))).values(claimed_until=None)
+            update(Articles)
+            .where(Articles.c.id.in_(ids[start:start + 1000]))
+            .values(claimed_until=None)
         )

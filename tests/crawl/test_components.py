@@ -11,12 +11,12 @@ import pytest
 from scrapy.http import HtmlResponse, Request, XmlResponse
 from scrapy.utils.test import get_crawler
 
-from archiver.items import Fetch
 from archiver.crawl.middlewares import retry_after_seconds
 from archiver.crawl.pipelines import triage
+from archiver.crawl.workers import BodyTooLarge, decode_body, process_page
+from archiver.items import Fetch
 from archiver.spiders.news import NewsSpider, UsageError
 from archiver.storage.archive import Outcome
-from archiver.crawl.workers import BodyTooLarge, decode_body, process_page
 from tests.crawl.test_listings import NEWS_SITEMAP
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from archiver.extract import Article
 from archiver.crawl.extractors import DEFAULT_EXTRACTOR, ExtractorError, Reader, Readers, read_page
 from archiver.crawl.sources import SourcesError, load_sources
+from archiver.extract import Article
 
 SOURCES = """
 [[source]]

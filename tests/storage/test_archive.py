@@ -6,8 +6,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from archiver.extract import extract
-from archiver.storage import Outcome, archive, content_fingerprint, validators
-from archiver.storage import models
+from archiver.storage import Outcome, archive, content_fingerprint, models, validators
 from archiver.storage.raw import load_raw
 
 from .helpers import BODY_A, BODY_B, PARAGRAPHS, make_article, make_fetch, page

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archiver.extract import Article, extract
-from archiver.storage import Outcome, archive
-from archiver.storage import models
+from archiver.storage import Outcome, archive, models
 
 from .helpers import BODY_A, make_article, make_fetch
 

@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
-from archiver.storage import Outcome, archive, make_engine, make_sessionmaker
-from archiver.storage import models
+from archiver.storage import Outcome, archive, make_engine, make_sessionmaker, models
 
 from .helpers import BODY_A, BODY_B, make_article, make_fetch
 

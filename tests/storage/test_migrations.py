@@ -9,8 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from archiver.storage import DatabaseUnavailable, SchemaMissing, check_database, make_engine
-from archiver.storage import migrate
+from archiver.storage import (
+    DatabaseUnavailable,
+    SchemaMissing,
+    check_database,
+    make_engine,
+    migrate,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {

@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from archiver.storage import Outcome, archive, make_engine
-from archiver.storage import migrate, models
+from archiver.storage import Outcome, archive, make_engine, migrate, models
 from archiver.storage.archive import Reread, RereadNeeded
 
 from .helpers import BODY_A, BODY_B, make_article, make_fetch

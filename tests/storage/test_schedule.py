@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from archiver.storage import Outcome, archive, make_engine, models
 from archiver.revisit import MAX_INTERVAL
-from archiver.storage.schedule import claim, db_now
+from archiver.storage import Outcome, archive, make_engine, models
+from archiver.storage.schedule import claim, db_now, settle
 
 from .helpers import BODY_B, make_article, make_fetch
 
@@ -68,6 +68,25 @@ def test_a_gone_article_is_checked_a_few_times_then_dropped(session: Session) ->
     assert _row(session).gone_at is None and _due_in(session) is not None
 
 
+@pytest.mark.parametrize("answer", ["unchanged", "new_version", "not_modified"])
+def test_a_gone_article_that_answers_again_is_no_longer_gone(
+    session: Session, answer: str
+) -> None:
+    archive(session, make_fetch(), make_article())
+    archive(session, make_fetch(at=60, status=404, body=b""), None)
+    assert _row(session).gone_at is not None
+    fetch, article = {
+        "unchanged": (make_fetch(at=120), make_article()),
+        "new_version": (make_fetch(at=120), make_article(BODY_B)),
+        "not_modified": (make_fetch(at=120, status=304, body=b""), None),
+    }[answer]
+    assert archive(session, fetch, article).outcome.value == answer
+    row = _row(session)
+    assert row.gone_at is None
+    # Followed by the policy again, not by the gone article's last checks.
+    assert _due_in(session) is not None
+
+
 def test_clock_skew_makes_an_article_neither_due_forever_nor_never(session: Session) -> None:
     future = make_fetch(at=0)
     future.fetched_at = datetime.now(future.fetched_at.tzinfo) + timedelta(days=365)
@@ -116,6 +135,84 @@ def test_claims_take_due_articles_once(session: Session) -> None:
     with session.begin():
         other = claim(session.connection(), due_only=False, domains=["www.other-news.org"])
     assert [c.url for c in other] == ["https://other-news.org/b"]
+
+
+def test_clocks_of_several_crawl_machines_keep_every_article_within_reach(
+    session: Session,
+) -> None:
+    """Fetches written by machines whose clocks disagree (a day ahead, a day behind, a
+    year behind), in turn: every next visit stays within the policy's bounds of the
+    database's clock, so the article is never due at once forever nor pushed out."""
+    archive(session, make_fetch(), make_article())
+    real = datetime.now(make_fetch().fetched_at.tzinfo)
+    for i, skew in enumerate([timedelta(days=1), -timedelta(days=1), -timedelta(days=365),
+                              timedelta(days=1), timedelta(0)]):
+        fetch = make_fetch(at=60 * (i + 1), status=304, body=b"")
+        fetch.fetched_at = real + skew
+        archive(session, fetch, None)
+        due = _due_in(session)
+        assert due is not None and timedelta(minutes=10) < due <= MAX_INTERVAL, skew
+    # Claims compare with the database's clock too: due an hour ago there is due.
+    with session.begin():
+        conn = session.connection()
+        session.execute(update(models.Article).values(
+            next_visit_at=db_now(conn) - timedelta(hours=1)))
+    with session.begin():
+        assert [c.url for c in claim(session.connection())] == [URL]
+
+
+def _claim_all(session: Session, n: int) -> list:
+    for i in range(n):
+        archive(
+            session,
+            make_fetch(f"https://example-news.com/s{i}"),
+            make_article(canonical_url=None, title=f"Title {i}"),
+        )
+    with session.begin():
+        conn = session.connection()
+        due = db_now(conn) - timedelta(minutes=5)
+        session.execute(update(models.Article).values(next_visit_at=due))
+    with session.begin():
+        return claim(session.connection())
+
+
+def test_claims_a_crawl_did_not_fetch_are_due_again_at_once(session: Session) -> None:
+    claimed = _claim_all(session, 3)
+    fetched, unanswered, redirected = claimed
+    # One was fetched (its fetch released the claim and set its next visit).
+    archive(session, make_fetch(fetched.url, at=30), make_article(canonical_url=None,
+                                                                   title="Title 0"))
+    with session.begin():
+        settled = settle(session.connection(), claimed, answered={fetched.id, redirected.id})
+    assert (settled.released, settled.rescheduled) == (1, 1)
+    session.expire_all()
+    with session.begin():
+        rows = {a.id: a for a in session.scalars(select(models.Article))}
+        now = db_now(session.connection())
+    assert all(a.claimed_until is None for a in rows.values())
+    # Not reached: due now (as before the claim), for the next crawl to take at once.
+    assert rows[unanswered.id].next_visit_at < now
+    # Answered but archived under another article (a redirect): scheduled, not due
+    # again forever.
+    assert rows[redirected.id].next_visit_at > now
+    assert rows[fetched.id].next_visit_at > now
+    with session.begin():
+        assert [c.url for c in claim(session.connection())] == [unanswered.url]
+
+
+def test_a_crawl_end_leaves_alone_claims_another_crawl_took_since(session: Session) -> None:
+    """A lease that ran out and another crawl's claim since: the first crawl's end must
+    not release the second's."""
+    claimed = _claim_all(session, 1)
+    with session.begin():
+        session.execute(update(models.Article).values(claimed_until=None))
+    with session.begin():
+        again = claim(session.connection(), lease=timedelta(hours=2))
+    assert [c.id for c in again] == [claimed[0].id]
+    with session.begin():
+        settled = settle(session.connection(), claimed, answered=set())
+    assert (settled.released, settled.rescheduled) == (0, 0)
+    assert _row(session).claimed_until is not None
 
 
 @pytest.mark.postgres

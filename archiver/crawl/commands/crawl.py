@@ -51,12 +51,18 @@ class Command(ScrapyCrawl):
             "-a revisit=due|all [-a limit=N]; `archiver --help` lists the exit statuses."
         )
 
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        try:
+            super().process_options(args, opts)
+        except ScrapyUsageError as exc:  # -a without =, a bad -o: one line too
+            self._fail(f"{exc}" if str(exc) else "bad options (see scrapy crawl -h)")
+            sys.exit(EXIT_USAGE)
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
-            raise ScrapyUsageError(
-                "give one spider: scrapy crawl news -a sitemap=URL (see `archiver --help`)",
-                print_help=False,
-            )
+            self._fail("give one spider: scrapy crawl news -a sitemap=URL "
+                       "(`archiver --help` lists the arguments)")
+            return
         assert self.settings is not None
         name = args[0]
         try:

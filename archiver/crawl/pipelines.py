@@ -37,7 +37,7 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 from scrapy.utils.defer import deferred_from_coro
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from archiver.crawl.backpressure import NOT_FETCHED, PagesInHand
 from archiver.crawl.diskspace import SpaceGuard, is_disk_full, sqlite_file
@@ -72,6 +72,7 @@ from archiver.storage.archive import (
     archive,
     finish_crawl_run,
 )
+from archiver.storage.errors import is_transient
 from archiver.storage.raw import load_capture, prune_kept_bodies
 from archiver.storage.session import (
     check_database,
@@ -106,26 +107,6 @@ _COUNT_NAMES = {
     Outcome.SKIPPED: "skipped",
     Outcome.ERROR: "errors",
 }
-
-
-#: SQLSTATE classes of an error in the row written, not in the database: a data
-#: exception, an integrity violation, a syntax or access rule, a program limit (an index
-#: row too large for PostgreSQL's B-tree is 54000, an OperationalError to the driver).
-_ROW_ERROR_CLASSES = ("22", "23", "42", "54")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether a database error may go away by itself (server restarting, network, lock).
-
-    An IntegrityError or a programming error is a bug: retrying it would only hide it;
-    so is an error PostgreSQL reports about the row itself, whatever the driver calls it.
-    """
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        state = getattr(exc.orig, "sqlstate", None) or ""
-        return not state.startswith(_ROW_ERROR_CLASSES)
-    return False
 
 
 def triage(fetch: Fetch) -> tuple[Outcome | None, str | None, bool]:

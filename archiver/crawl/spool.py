@@ -289,8 +289,8 @@ def replay(
     """
     from sqlalchemy.exc import DBAPIError
 
-    from archiver.crawl.pipelines import is_transient
     from archiver.storage.archive import Outcome, archive
+    from archiver.storage.errors import is_transient
     from archiver.storage.session import (
         check_database,
         make_engine,

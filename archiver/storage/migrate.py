@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, inspect, text
-
+# The schema head and the revision check live with the sessions, which check every
+# database they open against them; they are named here too, where migrations are made.
+from archiver.storage.session import SCHEMA_HEAD as SCHEMA_HEAD
+from archiver.storage.session import current_revision as current_revision
 from archiver.storage.session import database_url
 
 if TYPE_CHECKING:
@@ -18,11 +20,6 @@ if TYPE_CHECKING:
 
 #: The migrations ship inside the package so an installed archiver can upgrade a database.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-
-#: The newest migration's revision: the schema this code reads and writes. A test keeps
-#: it equal to Alembic's head; a new migration must update it.
-SCHEMA_HEAD = "0013"
-
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config for ``url`` (default: the configured database)."""
@@ -61,10 +58,3 @@ def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-
-
-def current_revision(conn: Connection) -> str | None:
-    """The revision a database is at (Alembic's ``alembic_version`` row), or None."""
-    if not inspect(conn).has_table("alembic_version"):
-        return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -135,6 +135,18 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+#: The newest migration's revision: the schema this code reads and writes. A test keeps
+#: it equal to Alembic's head (archiver/storage/migrate.py); a new migration must update it.
+SCHEMA_HEAD = "0013"
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The revision a database is at (Alembic's ``alembic_version`` row), or None."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def check_database(engine: Engine) -> None:
     """Make sure the database is reachable and its schema is at the latest migration.
 
@@ -142,8 +154,6 @@ def check_database(engine: Engine) -> None:
         DatabaseUnavailable: the server cannot be reached or refused the connection.
         SchemaMissing: the schema is absent or behind; the message says what to run.
     """
-    from archiver.storage.migrate import SCHEMA_HEAD, current_revision
-
     url = engine.url.render_as_string(hide_password=False)
     try:
         with engine.connect() as conn:

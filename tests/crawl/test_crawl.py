@@ -137,7 +137,6 @@ def test_two_crawls_at_once_make_no_duplicate_versions(server, db_url, tmp_path,
     import subprocess
 
     from tests.crawl.conftest import crawl_command, crawl_env
-
     from tests.crawl.mockserver import sitemap_with
 
     site = server.new_site(n=20, seed=6)

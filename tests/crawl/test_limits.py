@@ -195,7 +195,7 @@ def test_only_connectivity_errors_are_transient(pg_url: str):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from archiver.crawl.pipelines import is_transient
+    from archiver.storage.errors import is_transient
     from archiver.storage.session import make_engine
 
     engine = make_engine(pg_url)

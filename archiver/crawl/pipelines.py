@@ -197,19 +197,27 @@ class ArchivePipeline:
         args = getattr(spider, "crawl_args", {})
         # One crawl of a job at a time: its lock is taken before anything is fetched.
         # With a shared queue in Redis, a second process of the job joins it instead.
-        shared = bool(self.crawler.settings.get("ARCHIVER_REDIS_URL"))
+        shared = None
+        if self.crawler.settings.get("ARCHIVER_REDIS_URL"):
+            from archiver.service.distributed import Shared
+
+            shared = Shared.of(self.crawler)
         self.job = CrawlJob(self.database_url, self.Session, spider.name, args, self.heartbeat,
-                            join=shared)
+                            join=shared.can_join if shared is not None else None)
         try:
             self.run_id = self.job.start()
         except JobAlreadyRunning as busy:
             self.run_id, self._skipped = busy.run_id, str(busy)
             self.engine.dispose()
             raise CloseSpider("skipped") from None
-        if shared:
-            from archiver.service.distributed import Shared
-
-            Shared.of(self.crawler).decided(self.job.joined, self.Session)
+        if shared is not None:
+            try:
+                shared.decided(self.run_id, self.job.joined)
+            except Exception as exc:  # Redis gone since the preflight: one line, exit 2
+                self._finish_run_now(getattr(exc, "run_status", "failed"))
+                raise
+            if self.job.joined is not None:
+                self.counts["joined"] = self.job.joined  # kept in the run's stats
         # The workers boot (importing extraction) while the first listings download, not
         # when the first page arrives.
         self.pool = make_pool(self.workers)
@@ -588,11 +596,24 @@ class ArchivePipeline:
             _exit_at_shutdown(EXIT_CANNOT_KEEP)
         elif self._db_down.is_set():
             _exit_at_shutdown(EXIT_DATABASE_UNAVAILABLE)
+        elif status == "redis_unavailable":  # archiver/service/distributed.py
+            self._summary += "; Redis stopped answering: run the job again once it is back"
+            _exit_at_shutdown(EXIT_DATABASE_UNAVAILABLE)
         elif status == "interrupted":
             _exit_at_shutdown(EXIT_INTERRUPTED)
         elif status == "failed":
             self._summary += "; every fetch failed: nothing could be fetched"
             _exit_at_shutdown(EXIT_NOTHING_FETCHED)
+
+    def _finish_run_now(self, status: str) -> None:
+        """Record the run's end when the crawl fails to start after recording it."""
+        try:
+            with self.Session() as session:
+                finish_crawl_run(session, self.run_id, status, dict(self.counts))
+        except DBAPIError as exc:
+            logger.error("Could not record the end of crawl run %s: %s", self.run_id, exc)
+        self.job.release()
+        self.engine.dispose()
 
     def _finish_run(self, status: str) -> None:
         with self.Session() as session:

@@ -2,10 +2,11 @@
 
 ``scrapy crawl news`` (through :mod:`archiver.crawl.commands.crawl`) and the ``archiver``
 commands call these before they start: settings values, the spider's arguments and
-sources, the extractor, and the database (its URL, that it answers, that it has the
-schema, that a SQLite file is there and writable). Each failure is a :class:`ConfigError`
-(or the storage, extractor or sources error it wraps) whose message is one line saying
-what to do; the commands print it and exit 2.
+sources, the extractor, the database (its URL, that it answers, that it has the schema,
+that a SQLite file is there and writable), and Redis when a crawl shares its queue
+(``ARCHIVER_REDIS_URL``). Each failure is a :class:`ConfigError` (or the storage,
+extractor or sources error it wraps) whose message is one line saying what to do; the
+commands print it and exit 2.
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ def check_database(url: str, *, write: bool = True) -> None:
 
 def check_crawl(settings: Any, spidercls: type, spargs: Mapping[str, str]) -> None:
     """Everything ``scrapy crawl`` can check before it starts: the settings' values, the
-    spider's arguments (and the sources they name), the extractors, the database.
+    spider's arguments (and the sources they name), the extractors, the database, and
+    Redis when ``ARCHIVER_REDIS_URL`` is set.
 
     Raises:
         ConfigError, UsageError, SourcesError, ExtractorError, StorageError: one line.
@@ -177,3 +179,8 @@ def check_crawl(settings: Any, spidercls: type, spargs: Mapping[str, str]) -> No
         settings.get("ARCHIVER_EXTRACTOR"), settings.get("ARCHIVER_SOURCES")
     ).validate()
     check_database(settings.get("ARCHIVER_DATABASE_URL"))
+    redis_url = settings.get("ARCHIVER_REDIS_URL")
+    if redis_url:  # the job's shared queue (archiver/service/distributed.py)
+        from archiver.service.distributed import connect
+
+        connect(str(redis_url)).close()  # RedisUnavailable (a ConfigError): one line

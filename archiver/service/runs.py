@@ -18,6 +18,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,7 +54,8 @@ HOST = socket.gethostname()
 class JobAlreadyRunning(Exception):
     """Another process holds the job's lock; the ``skipped`` run is :attr:`run_id`."""
 
-    def __init__(self, job: str, run_id: int, holder: models.CrawlRun | None) -> None:
+    def __init__(self, job: str, run_id: int, holder: models.CrawlRun | None,
+                 shares: bool = True) -> None:
         self.job = job
         self.run_id = run_id
         if holder is not None:
@@ -61,7 +63,8 @@ class JobAlreadyRunning(Exception):
                   f"started {holder.started_at:%Y-%m-%d %H:%M:%S} UTC)")
         else:
             by = "another process (its run is not recorded yet)"
-        super().__init__(f"job {job!r} is already running: {by} holds its lock; "
+        unshared = "" if shares else " and shares no queue in Redis with this crawl"
+        super().__init__(f"job {job!r} is already running: {by} holds its lock{unshared}; "
                          f"this crawl (run {run_id}) is skipped and fetched nothing")
 
 
@@ -78,12 +81,14 @@ class CrawlJob:
         spider: the spider's name.
         args: the spider's arguments, as recorded in ``crawl_runs.args``.
         heartbeat: seconds between heartbeats (0: none).
-        join: when the lock is held, join the job's shared queue (``ARCHIVER_REDIS_URL``,
-            archiver/service/distributed.py) instead of being skipped.
+        join: with a shared queue (``ARCHIVER_REDIS_URL``, archiver/service/distributed.py):
+            called with the id of the run holding the lock, it says whether this crawl
+            can join that run's shared crawl instead of being skipped. None: no sharing.
     """
 
     def __init__(self, database_url: str, Session: sessionmaker[Session], spider: str,
-                 args: dict[str, Any], heartbeat: float = 30.0, join: bool = False) -> None:
+                 args: dict[str, Any], heartbeat: float = 30.0,
+                 join: Callable[[int], bool] | None = None) -> None:
         self.database_url = database_url
         self.Session = Session
         self.spider = spider
@@ -111,13 +116,14 @@ class CrawlJob:
         stats: dict[str, Any] = {}
         if self.lock is None:
             holder = self._holder()
-            if self.join and holder is not None:
+            if self.join is not None and holder is not None and self.join(holder.id):
                 self.joined = stats["joined"] = holder.id
             else:
                 with self.Session() as session:
                     run_id = _add_run(session, self.spider, self.args, self.job, "skipped",
                                       {"held_by": holder.id if holder else None})
-                raise JobAlreadyRunning(self.job, run_id, holder)
+                raise JobAlreadyRunning(self.job, run_id, holder,
+                                        shares=self.join is None or holder is None)
         try:
             with self.Session() as session:
                 if self.lock is not None:
@@ -136,13 +142,13 @@ class CrawlJob:
     def _holder(self) -> models.CrawlRun | None:
         """The run holding the lock; a joiner waits a moment for it to be recorded (the
         lock is taken just before)."""
-        for _ in range(25 if self.join else 1):
+        for _ in range(25 if self.join is not None else 1):
             with self.Session() as session:
                 holder = running_run(session, self.job)
                 if holder is not None:
                     session.expunge(holder)
                     return holder
-            if self.join:
+            if self.join is not None:
                 time.sleep(0.2)
         return None
 
@@ -220,6 +226,8 @@ def is_abandoned(run: models.CrawlRun, database_url: str, stale_after: timedelta
     last = run.heartbeat_at or run.started_at
     if last > (at or now()) - stale_after:
         return False
+    if isinstance(run.stats, dict) and run.stats.get("joined"):
+        return True  # a worker of a shared crawl never held the lock: its heartbeat tells
     return run.job is None or not lock_held(database_url, run.job)
 
 

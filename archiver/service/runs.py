@@ -3,11 +3,14 @@
 The crawl side (:class:`CrawlJob`): a crawl takes its job's lock before it fetches
 anything, then records its run with its pid and host, and writes a heartbeat every
 ``ARCHIVER_HEARTBEAT_INTERVAL`` seconds until it ends. A crawl that finds the lock held
-records a ``skipped`` run naming the run that holds it, and stops (exit 4).
+records a ``skipped`` run naming the run that holds it, and stops (exit 4), unless the
+job shares its queue in Redis (archiver/service/distributed.py): then it joins the
+holder's crawl, and its run's ``stats.joined`` names the holder's.
 
 The looking side (:func:`mark_abandoned`): a ``running`` run whose process is gone is
 marked ``abandoned``. On the run's own host that is certain (its pid is dead or a
-zombie); from another host, its heartbeat is stale and its job's lock is free.
+zombie); from another host, its heartbeat is stale and its job's lock is free (a run
+that joined a shared crawl never held the lock: its stale heartbeat is enough).
 ``archiver status``, the scheduler and every crawl of the same job look.
 """
 
@@ -43,6 +46,7 @@ EXIT_INTERRUPTED = 130
 #: ``running`` ones neither break nor extend a series of failures.
 FAILED_STATUSES = frozenset({
     "failed", "abandoned", "database_unavailable", "pages_not_kept", "disk_space_low",
+    "redis_unavailable",
 })
 NEUTRAL_STATUSES = frozenset({"running", "skipped", "interrupted", "shutdown"})
 #: A heartbeat older than this many intervals is stale.

@@ -459,7 +459,10 @@ class RedisScheduler(Scheduler):
     def reconcile(self) -> None:
         """Take out of the processing hash the requests Scrapy is done with; put back in
         the queue those that ended unfetched because the crawl is stopping."""
-        slot = getattr(self.crawler.engine, "_slot", None)
+        try:
+            slot = getattr(self.crawler.engine, "_slot", None)
+        except RuntimeError:  # no engine yet (the scheduler on its own, in a test)
+            slot = None
         in_progress = slot.inprogress if slot is not None else set()
         done = [(f, r) for f, r in self._mine.items() if r not in in_progress]
         if not done or self.run_id is None:

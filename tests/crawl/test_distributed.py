@@ -265,3 +265,64 @@ def test_redis_lost_mid_crawl_ends_the_crawl_with_a_recorded_run_and_nothing_los
     assert archive.scalar("SELECT count(*) FROM fetches WHERE crawl_run_id = :r",
                           r=run[0].id) == stats["fetched"]
     assert stats["fetched"] < 61  # it stopped
+
+
+def _scheduler(redis_url: str, run_id: int, *, seeder: bool) -> Any:
+    """The shared-queue scheduler of a real (not started) crawler of the news spider."""
+    from scrapy.utils.test import get_crawler
+
+    from archiver.service.distributed import RedisScheduler
+    from archiver.spiders.news import NewsSpider
+
+    crawler = get_crawler(NewsSpider, {"ARCHIVER_REDIS_URL": redis_url, **SHARED})
+    crawler._apply_settings()  # its settings and stats, as a crawl's start makes them
+    spider = NewsSpider.from_crawler(crawler, url="https://news.example/a.html")
+    scheduler = RedisScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    scheduler.register(run_id, seeder=seeder)
+    return scheduler
+
+
+def test_a_dead_worker_on_another_host_is_found_by_its_heartbeat(redis_url: str) -> None:
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+
+    from archiver.crawl.backpressure import NOT_FETCHED
+    from archiver.service.distributed import ENTRY, UnfinishedMiddleware
+
+    seeder = _scheduler(redis_url, 1, seeder=True)
+    url = "https://news.example/2026/story.html"
+    assert seeder.enqueue_request(Request(url, callback=seeder.spider.parse_article,
+                                          meta={"archiver_kind": "article"}))
+    # The same article again (another listing, a tracking parameter): filtered.
+    assert not seeder.enqueue_request(Request(url + "?utm_source=x",
+                                              callback=seeder.spider.parse_article,
+                                              meta={"archiver_kind": "article"}))
+    worker = _scheduler(redis_url, 2, seeder=False)
+    taken = worker.next_request()
+    assert taken.url == url and taken.callback == worker.spider.parse_article
+    # A redirect of it, queued by the worker, takes its place: the worker holds nothing.
+    hop = taken.replace(url=url + "?hop", meta={**taken.meta, "redirect_urls": [url]})
+    assert worker.enqueue_request(hop) and ENTRY not in hop.meta
+    client = redis.Redis.from_url(redis_url)
+    assert client.hlen(worker.keys.processing(2)) == 0
+    taken = worker.next_request()
+    assert taken.url == url + "?hop"
+    # The worker's machine goes away: no more heartbeats; it ran on another host.
+    worker._stop.set()
+    client.hset(worker.keys.workers, "2", "elsewhere 1")
+    seeder.seeded()
+    assert seeder.should_wait()  # alive on its host until its heartbeat expires
+    assert client.zcard(seeder.keys.queue) == 0
+    _wait_for(lambda: not client.exists(worker.keys.alive(2)), "the heartbeat to expire", 10)
+    assert seeder.should_wait()  # its request is back in the queue
+    again = seeder.next_request()
+    assert again.url == url + "?hop" and again.meta["redirect_urls"] == [url]
+    assert not client.exists(worker.keys.processing(2))
+    assert client.hkeys(seeder.keys.workers) == [b"1"]
+    # The seeder stops before fetching it (held back by backpressure as the crawl
+    # stops): the request goes back to the queue, for whoever comes next.
+    UnfinishedMiddleware().process_exception(again, IgnoreRequest(NOT_FETCHED))
+    seeder.close("shutdown")
+    assert client.zcard(seeder.keys.queue) == 1
+    assert not client.exists(seeder.keys.processing(1), seeder.keys.alive(1))

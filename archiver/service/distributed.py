@@ -56,7 +56,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest, NotConfigured
 from scrapy_redis import picklecompat
 from scrapy_redis.queue import PriorityQueue
@@ -539,7 +539,7 @@ class StartMiddleware:
         if scheduler is None or not scheduler.seeder:
             return
         async for item_or_request in start:
-            if hasattr(item_or_request, "meta"):
+            if isinstance(item_or_request, Request):
                 item_or_request.meta[START] = True
             yield item_or_request
         scheduler.seeded()

@@ -198,12 +198,16 @@ def _add_run(session: Session, spider: str, args: dict[str, Any], job: str, stat
 
 
 def running_run(session: Session, job: str) -> models.CrawlRun | None:
-    """The latest ``running`` run of ``job``: the one holding its lock, as a rule."""
-    return session.scalars(
+    """The latest ``running`` run of ``job`` that took its lock: the one holding it, as a
+    rule (runs that joined a shared crawl never held it)."""
+    for run in session.scalars(
         select(models.CrawlRun)
         .where(models.CrawlRun.job == job, models.CrawlRun.status == "running")
-        .order_by(models.CrawlRun.id.desc()).limit(1)
-    ).first()
+        .order_by(models.CrawlRun.id.desc()).limit(50)
+    ):
+        if not (isinstance(run.stats, dict) and run.stats.get("joined")):
+            return run
+    return None
 
 
 def pid_alive(pid: int) -> bool:

@@ -161,6 +161,11 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         _wait_for(lambda: archive.scalar(
             "SELECT count(DISTINCT crawl_run_id) FROM fetch_log WHERE outcome = 'new_article'")
             == 2, "both processes to archive pages")
+        # A third process, late: it joins the seeder's crawl (not the other joiner's).
+        late = _start(pg_url, tmp_path, redis_url, slow, sitemap=sitemap)
+        procs.append(late)
+        _wait_for(lambda: archive.scalar("SELECT count(*) FROM crawl_runs") == 3,
+                  "the late process's run")
         _wait_for(lambda: archive.scalar("SELECT count(*) FROM articles") >= 40,
                   "some pages archived")
         # Kill the seeder (holding the job's lock and requests in flight) without warning.
@@ -169,16 +174,17 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         victim = next(p for p in procs if p.pid == seeder)
         held = redis.Redis.from_url(redis_url).keys("archiver:job:*:processing:*")
         victim.kill()
-        survivor = next(p for p in procs if p is not victim)
-        log = _finish([survivor])[0]
+        survivor = next(p for p in procs if p is not victim and p is not late)
+        log, late_log = _finish([survivor, late])
         _finish([victim])
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
+    assert late.returncode == 0, late_log[-3000:]
     assert survivor.returncode == 0, log[-3000:]
     assert held  # the seeder held requests when it was killed
-    assert "requests in flight are back in the shared queue" in log
+    assert "requests in flight are back in the shared queue" in log + late_log
     # Every page archived; the pages the dead one had fetched but not archived were
     # fetched again (at most what it held), no other page twice.
     assert archive.scalar("SELECT count(*) FROM articles") == 200
@@ -189,8 +195,10 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
     assert archiver_main(["--database-url", pg_url, "status", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report
-    statuses = dict(archive.rows("SELECT pid, status FROM crawl_runs"))
-    assert statuses == {victim.pid: "abandoned", survivor.pid: "finished"}
+    runs = {r.pid: r for r in archive.rows("SELECT id, pid, status, stats FROM crawl_runs")}
+    assert {pid: r.status for pid, r in runs.items()} == {
+        victim.pid: "abandoned", survivor.pid: "finished", late.pid: "finished"}
+    assert _stats(runs[late.pid])["joined"] == runs[victim.pid].id
 
 
 def test_redis_unreachable_at_start_is_one_line_and_exit_2(

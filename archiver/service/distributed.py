@@ -261,6 +261,8 @@ class RedisScheduler(Scheduler):
         self._pop = server.register_script(_POP)
         self._requeue = server.register_script(_REQUEUE)
         self._limit: int | None = None
+        #: Requests this process took and gave back unfetched (the crawl was stopping).
+        self._given_back = 0
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RedisScheduler:
@@ -481,6 +483,7 @@ class RedisScheduler(Scheduler):
         for field, _ in done:
             del self._mine[field]
         if back:
+            self._given_back += back
             self.stats.inc_value("archiver/redis/given_back", back)
 
     def close(self, reason: str) -> None:
@@ -501,8 +504,10 @@ class RedisScheduler(Scheduler):
                          self.run_id, _why(exc))
             return
         if left:
+            self.stats.inc_value("archiver/redis/given_back", left)
+        if left + self._given_back:
             logger.info("Crawl run %s gave %d requests it had not fetched back to the "
-                        "shared queue", self.run_id, left)
+                        "shared queue", self.run_id, left + self._given_back)
 
     def _lose(self, exc: BaseException) -> None:
         """Redis stopped answering: stop taking requests, archive what is in hand, end."""

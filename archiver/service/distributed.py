@@ -214,7 +214,7 @@ class Shared:
         if self.scheduler is None:
             return
         try:
-            self.scheduler.register(run_id, seeder=joined is None)
+            self.scheduler.register(run_id, seeder=joined is None, joined=joined)
         except redis.RedisError as exc:
             raise RedisUnavailable(
                 f"Redis at {display_redis_url(self.scheduler.url)} (ARCHIVER_REDIS_URL) "
@@ -290,7 +290,7 @@ class RedisScheduler(Scheduler):
                 return False
             time.sleep(0.1)
 
-    def register(self, run_id: int, *, seeder: bool) -> None:
+    def register(self, run_id: int, *, seeder: bool, joined: int | None = None) -> None:
         self.run_id, self.seeder = run_id, seeder
         me = f"{HOST} {os.getpid()}"
         self.server.set(self.keys.alive(run_id), me, ex=self.ttl)
@@ -310,8 +310,12 @@ class RedisScheduler(Scheduler):
             self.server.set(self.keys.seeding, run_id, ex=self.ttl)
             self.server.set(self.keys.crawl, run_id)
         self.server.hset(self.keys.workers, str(run_id), me)
-        logger.info("Crawl run %s %s the job's shared queue in Redis at %s", run_id,
-                    "seeds" if seeder else "joined", display_redis_url(self.url))
+        if seeder:
+            logger.info("Crawl run %s seeds the job's shared queue in Redis at %s", run_id,
+                        display_redis_url(self.url))
+        else:
+            logger.info("Crawl run %s joined the shared crawl of run %s (queue in Redis at "
+                        "%s)", run_id, joined, display_redis_url(self.url))
         self._beat = threading.Thread(target=self._beating, name="archiver-redis-heartbeat",
                                       daemon=True)
         self._beat.start()

@@ -261,6 +261,10 @@ class RedisScheduler(Scheduler):
         self._pop = server.register_script(_POP)
         self._requeue = server.register_script(_REQUEUE)
         self._limit: int | None = None
+        #: Requests this process holds at most: no more than it can have in hand
+        #: (``ARCHIVER_MAX_PAGES_IN_HAND``), so the others get their share of a small
+        #: job and a dead process leaves few behind (0: Scrapy's CONCURRENT_REQUESTS).
+        self.hold = crawler.settings.getint("ARCHIVER_MAX_PAGES_IN_HAND", 16)
         #: Requests this process took and gave back unfetched (the crawl was stopping).
         self._given_back = 0
 
@@ -449,6 +453,8 @@ class RedisScheduler(Scheduler):
             return None
         try:
             self.reconcile()
+            if self.hold > 0 and len(self._mine) >= self.hold:
+                return None  # asked again as each request in hand is done
             taken = self._pop(keys=[self.keys.queue, self.keys.processing(self.run_id)])
         except redis.RedisError as exc:
             self._lose(exc)

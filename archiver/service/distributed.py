@@ -20,9 +20,10 @@ records its own crawl run; a joiner's ``stats.joined`` names the seeder's run.
   parsed); while any of these holds it waits, looking twice a second.
 
 **A worker that dies loses nothing.** Taking a request moves it, atomically, from the
-queue into the process's own ``processing`` hash in Redis; it leaves that hash only when
-Scrapy is done with it (downloaded, its callback run, the pages it gave archived or
-spooled), or when a retry or redirect hop of it is queued in its place. Each process
+queue into the process's own ``processing`` hash in Redis (at most
+``ARCHIVER_MAX_PAGES_IN_HAND`` at a time, what it can have in hand); it leaves that hash
+only when Scrapy is done with it (downloaded, its callback run, the pages it gave
+archived or spooled), or when a retry or redirect hop of it is queued in its place. Each process
 writes a heartbeat key with a time to live (``STALE_INTERVALS`` x
 ``ARCHIVER_HEARTBEAT_INTERVAL``). When a process's heartbeat has expired, or its pid is
 gone on this host, the others (whichever is idle first, and a seeder at its start) put

@@ -69,7 +69,8 @@ def describe_failure(failure: Failure) -> str:
     message = str(exc).strip()
     if isinstance(exc, IgnoreRequest) and "max redirections" in message:
         return "redirect loop: max redirections reached"
-    if "larger than download max size" in message or "max size" in message:
+    if ("larger than download max size" in message or "max size" in message
+            or "exceeded DOWNLOAD_MAXSIZE" in message):  # a listing inflated past the cap
         return f"too large: {message}"
     return f"{name}: {message}" if message else name
 

@@ -143,7 +143,11 @@ class HostileHandler(SiteHandler):
             lines += [f"Sitemap: {self.base}{p}/sitemap.xml" for p in self.server.robots_sites]
             return Response(200, {"Content-Type": "text/plain"}, ("\n".join(lines) + "\n").encode())
         if path in self.server.documents:
-            return Response(200, {"Content-Type": "application/xml"}, self.server.documents[path])
+            document = self.server.documents[path]
+            if isinstance(document, tuple):  # (extra headers, body)
+                return Response(200, {"Content-Type": "application/xml", **document[0]},
+                                document[1])
+            return Response(200, {"Content-Type": "application/xml"}, document)
         if path.startswith("/hostile/"):
             return self.hostile(path[len("/hostile/"):])
         if path.startswith("/r/"):  # /r/<prefix>/<article path>: a permanent redirect
@@ -226,16 +230,16 @@ class HostileHandler(SiteHandler):
 
 
 class MockServer(SiteServer):
-    def __init__(self) -> None:
-        super().__init__([], HostileHandler)
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__([], HostileHandler, host=host)
         self.statuses: dict[str, int] = {}
         self.hits: Counter[str] = Counter()
         self.gzip_pages = True
         self.delay = 0.0
         #: Prefixes whose sitemaps robots.txt lists (None: every site's).
         self.robots_sites: list[str] | None = None
-        #: Extra documents served verbatim, by path.
-        self.documents: dict[str, bytes] = {}
+        #: Extra documents served verbatim, by path: a body, or (extra headers, body).
+        self.documents: dict[str, bytes | tuple[dict[str, str], bytes]] = {}
         self._sites_lock = threading.Lock()
 
     def new_site(self, n: int = 30, seed: int = 1, name: str = "Fixture Daily") -> Publisher:

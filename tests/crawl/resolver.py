@@ -2,7 +2,9 @@
 
 ``-s TWISTED_DNS_RESOLVER=tests.crawl.resolver.HostsResolver`` and
 ``-s ARCHIVER_TEST_HOSTS='{"name": "127.0.0.2"}'``: a public-looking name answers a
-loopback address, as a hostile publisher's DNS would answer a private one. Names not
+loopback address, as a hostile publisher's DNS would answer a private one. A list of
+addresses is answered in turn, the last one from then on (``["127.0.0.3", "127.0.0.2"]``:
+a name that rebinds between the check before a request and the connection). Names not
 in the table resolve as usual (the tests use none).
 """
 
@@ -16,15 +18,19 @@ from archiver.crawl.netpolicy import PolicyResolver
 
 
 class HostsResolver(PolicyResolver):
-    hosts: dict[str, str] = {}
+    hosts: dict[str, Any] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> HostsResolver:
         resolver = super().from_crawler(crawler, reactor)
-        resolver.hosts = dict(crawler.settings.getdict("ARCHIVER_TEST_HOSTS"))
+        resolver.hosts = {
+            name: list(answer) if isinstance(answer, list) else [answer]
+            for name, answer in crawler.settings.getdict("ARCHIVER_TEST_HOSTS").items()
+        }
         return resolver  # type: ignore[return-value]
 
     def _lookup(self, name: str, timeout: Any) -> Any:
-        if name in self.hosts:
-            return defer.succeed(self.hosts[name])
+        answers = self.hosts.get(name)
+        if answers:
+            return defer.succeed(answers.pop(0) if len(answers) > 1 else answers[0])
         return super()._lookup(name, timeout)

@@ -214,3 +214,102 @@ def test_only_connectivity_errors_are_transient(pg_url: str):
         assert is_transient(unreachable.value)
     finally:
         closed.dispose()
+
+
+def test_listings_over_the_size_cap_and_feeds_over_the_entry_count_are_recorded(
+    server: MockServer, sqlite_url: str, crawl: Any, archive_of: Any,
+):
+    import gzip
+
+    site = server.new_site(n=4, seed=29)
+    articles = [server.article_url(site, a) for a in site.articles]
+    cap = 64 * 1024
+    # A sitemap over the download cap, one whose gzip transfer encoding inflates past
+    # it (a small decompression bomb), and a feed longer than the entry limit.
+    filler = [f"{server.url('/padding/')}{i:06d}-{'p' * 60}.html" for i in range(1200)]
+    big = _serve(server, _urlset(filler))
+    bomb_path = f"/limits-{uuid.uuid4().hex[:8]}/sitemap-bomb.xml"
+    server.documents[bomb_path] = ({"Content-Encoding": "gzip"},
+                                   gzip.compress(_urlset(filler) * 4, 9))
+    assert len(server.documents[bomb_path][1]) < cap < len(_urlset(filler))
+    feed = f"{server.base_url}{site.prefix}/feed.xml"
+
+    result = crawl(sqlite_url, sitemap=f"{big},{server.url(bomb_path)}", feed=feed, settings={
+        "DOWNLOAD_MAXSIZE": str(cap), "ARCHIVER_MAX_LISTING_ENTRIES": "2",
+    })
+
+    assert result.returncode == 0, result.log[-3000:]
+    archive = archive_of(sqlite_url)
+    for url in (big, server.url(bomb_path)):
+        row = archive.fetch(url)
+        assert row.outcome == "error" and row.reason.startswith("too large: "), row.reason
+    row = archive.fetch(feed)
+    assert row.outcome == "error"
+    assert row.reason == "more than 2 entries: read the first 2; rss feed: 2 entries"
+    assert sum(archive.fetch(u).outcome == "new_article" for u in articles[:2]) == 2
+    assert archive.scalar("SELECT count(*) FROM articles") == 2
+    assert server.requests_for("/padding/") == []
+
+
+def test_a_gzipped_sitemap_file_is_inflated_only_up_to_its_limit():
+    import gzip
+
+    from archiver.crawl.sitemaps import maybe_gunzip
+
+    body = _urlset([f"https://example.com/{i}.html" for i in range(100)])
+    packed = gzip.compress(body)
+    assert parse_sitemap(packed).kind == "urlset" and len(parse_sitemap(packed).entries) == 100
+    inflated, problem = maybe_gunzip(packed, limit=1000)
+    assert len(inflated) == 1000 and problem == "larger than 1000 bytes uncompressed, truncated"
+    assert maybe_gunzip(b"\x1f\x8b not gzip")[1].startswith("bad gzip")
+
+
+def test_redirect_and_meta_refresh_hops_are_limited(
+    server: MockServer, sqlite_url: str, crawl: Any, archive_of: Any,
+):
+    from tests.crawl.mockserver import go_url, refresh_url
+
+    site = server.new_site(n=4, seed=30)
+    a, b, c, d = (server.article_url(site, x) for x in site.articles)
+    two_redirects = go_url(server, go_url(server, a))
+    three_redirects = go_url(server, go_url(server, go_url(server, b)))
+    two_refreshes = refresh_url(server, refresh_url(server, c))
+    three_refreshes = refresh_url(server, refresh_url(server, refresh_url(server, d)))
+    sitemap = _serve(server, _urlset([two_redirects, three_redirects, two_refreshes,
+                                      three_refreshes]))
+
+    result = crawl(sqlite_url, sitemap=sitemap, settings={"REDIRECT_MAX_TIMES": "2"})
+
+    assert result.returncode == 0, result.log[-3000:]
+    archive = archive_of(sqlite_url)
+    for url, final in ((two_redirects, a), (two_refreshes, c)):
+        row = archive.fetch(url)
+        assert (row.outcome, row.final_url) == ("new_article", final)
+    for url, never in ((three_redirects, b), (three_refreshes, d)):
+        row = archive.fetch(url)
+        assert row.outcome == "error" and "max redirections reached" in row.reason, row.reason
+        assert server.requests_for(never.removeprefix(server.base_url)) == []
+
+
+def test_urls_of_any_length_are_one_article_each_on_both_databases(db_url: str, session):
+    # The digest keeps URL identity whatever the length, on SQLite and PostgreSQL alike:
+    # two 5,000-character URLs that differ in their last character are two articles,
+    # and the same URL again is the same article.
+    from sqlalchemy import text
+
+    from archiver.storage import archive
+    from archiver.storage.urlkey import url_sha256
+    from tests.storage.helpers import BODY_A, BODY_B, make_article, make_fetch
+
+    rng = random.Random(5000)
+    stem = "https://example.com/story?q=" + "".join(
+        rng.choice(string.ascii_letters) for _ in range(5000 - 29))
+    first, second = stem + "a", stem + "b"
+    assert len(first) == 5000
+    one = archive(session, make_fetch(first, at=0), make_article(BODY_A, canonical_url=None))
+    two = archive(session, make_fetch(second, at=1), make_article(BODY_B, canonical_url=None))
+    again = archive(session, make_fetch(first, at=2), make_article(BODY_A, canonical_url=None))
+    assert one.article_id != two.article_id and again.article_id == one.article_id
+    rows = session.execute(text("SELECT url, url_sha256 FROM articles ORDER BY id")).all()
+    assert [(r.url, r.url_sha256) for r in rows] == [
+        (first, url_sha256(first)), (second, url_sha256(second))]

@@ -217,3 +217,111 @@ def test_a_source_is_held_to_its_domains_across_redirects_and_refreshes(
             in row.reason, name
     assert server.requests_for(site.prefix + site.articles[1].path) == []
     assert server.requests_for(site.prefix + site.articles[2].path) == []
+
+
+# --- what the user names, host by host ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def intranet() -> Iterator[list[MockServer]]:
+    """Three publishers of an intranet, each on its own port of 127.0.0.2: trust is given
+    per host and port, so each is trusted only if the crawl names it."""
+    servers = [MockServer(host="127.0.0.2").start() for _ in range(3)]
+    yield servers  # type: ignore[misc]
+    for srv in servers:
+        srv.stop()
+
+
+def test_sitemap_feed_and_site_arguments_trust_their_own_hosts(
+    intranet: list[MockServer], internal: InternalServer, sqlite_url: str, policy_crawl: Any,
+    archive_of: Any,
+):
+    by_sitemap, by_feed, by_site = intranet
+    site1 = by_sitemap.new_site(n=2, seed=31)
+    site2 = by_feed.new_site(n=2, seed=32)
+    site3 = by_site.new_site(n=2, seed=33)
+    by_site.robots_sites = [site3.prefix]
+    tag = f"/u-{uuid.uuid4().hex[:8]}"
+    unnamed = internal.url(f"{tag}/same-address-other-port")  # 127.0.0.2, nobody named it
+    sitemap = _sitemap(by_sitemap, [by_sitemap.article_url(site1, a) for a in site1.articles]
+                       + [unnamed])
+
+    result = policy_crawl(sqlite_url, sitemap=sitemap,
+                          feed=f"{by_feed.base_url}{site2.prefix}/feed.xml",
+                          site=by_site.base_url + "/")
+
+    assert result.returncode == 0, result.log[-3000:]
+    archive = archive_of(sqlite_url)
+    for srv, site in ((by_sitemap, site1), (by_feed, site2), (by_site, site3)):
+        for article in site.articles:
+            assert archive.fetch(srv.article_url(site, article)).outcome == "new_article"
+    row = archive.fetch(unnamed)
+    assert row.outcome == "skipped" and "127.0.0.2 is a loopback address" in row.reason
+    assert all(not p.startswith(tag) for p in internal.requests), "the internal host was reached"
+
+
+def test_a_sources_domains_are_trusted_on_any_port_and_so_are_its_revisits(
+    server: MockServer, intranet: list[MockServer], sqlite_url: str, policy_crawl: Any,
+    archive_of: Any, tmp_path: Path,
+):
+    host = intranet[0]
+    site = host.new_site(n=3, seed=34)
+    articles = [host.article_url(site, a) for a in site.articles]
+    # The source's sitemap lives on another host (127.0.0.1) and lists pages on
+    # 127.0.0.2, a port nothing names: only the source's `domains` trusts them.
+    sitemap = _sitemap(server, articles)
+    (tmp_path / "sources.toml").write_text(textwrap.dedent(f"""
+        [[source]]
+        name = "intranet-news"
+        domains = ["127.0.0.2"]
+        sitemaps = [{json.dumps(sitemap)}]
+    """))
+    settings = {"ARCHIVER_SOURCES": str(tmp_path / "sources.toml")}
+    result = policy_crawl(sqlite_url, settings=settings, source="intranet-news")
+    assert result.returncode == 0, result.log[-3000:]
+    archive = archive_of(sqlite_url)
+    assert {archive.fetch(u).outcome for u in articles} == {"new_article"}
+
+    # A revisit names nothing: the articles' own URLs passed the policy when archived.
+    before = len(host.requests_for(site.prefix))
+    revisit = policy_crawl(sqlite_url, settings=settings, revisit="all")
+    assert revisit.returncode == 0, revisit.log[-3000:]
+    run = archive.last_run()
+    assert {archive.fetch(u, run).outcome for u in articles} <= {"unchanged", "not_modified"}
+    assert len(host.requests_for(site.prefix)) == before + 3
+
+
+def test_a_name_rebinding_to_an_internal_address_is_refused_when_connecting(
+    server: MockServer, internal: InternalServer, sqlite_url: str, policy_crawl: Any,
+    archive_of: Any,
+):
+    # The check before the request is answered 127.0.0.3 (allowed here); the connection's
+    # own lookup, a moment later, 127.0.0.2: the resolver the connection uses refuses it.
+    name = "rebind.news-cdn.example"
+    tag = f"/r-{uuid.uuid4().hex[:8]}"
+    url = f"http://{name}:{internal.server_address[1]}{tag}/story"
+    result = policy_crawl(sqlite_url, sitemap=_sitemap(server, [url]), settings={
+        "ARCHIVER_TEST_HOSTS": json.dumps({name: ["127.0.0.3", "127.0.0.2"]}),
+        "ARCHIVER_ALLOWED_NETWORKS": "127.0.0.3/32",
+        "ROBOTSTXT_OBEY": "False",
+    })
+    assert result.returncode == 0, result.log[-3000:]
+    assert all(not p.startswith(tag) for p in internal.requests), "the internal host was reached"
+    row = archive_of(sqlite_url).fetch(url)
+    assert row.outcome == "skipped", (row.outcome, row.reason)
+    assert "127.0.0.2 is a loopback address (127.0.0.0/8)" in row.reason
+
+
+def test_the_readme_documents_the_policy_settings():
+    from archiver import settings
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    config = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    assert "| `ARCHIVER_ALLOWED_NETWORKS` | empty |" in config
+    for name in ("ARCHIVER_MAX_URL_LENGTH", "ARCHIVER_MAX_LISTING_ENTRIES",
+                 "ARCHIVER_MAX_SITEMAP_DEPTH", "ARCHIVER_MAX_LINKS_PER_PAGE",
+                 "REDIRECT_MAX_TIMES"):
+        assert f"`{name}` ({getattr(settings, name):,}" in config.replace("\n", " ") or (
+            f"`{name}` ({getattr(settings, name)}" in config.replace("\n", " ")), name
+    assert settings.TWISTED_DNS_RESOLVER == "archiver.crawl.netpolicy.PolicyResolver"
+    assert "archiver.crawl.netpolicy.NetworkPolicyMiddleware" in settings.DOWNLOADER_MIDDLEWARES

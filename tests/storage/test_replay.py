@@ -169,3 +169,72 @@ def test_a_spool_from_this_database_keeps_its_run(db_url: str, session: Session,
     report = replay(spool.path, db_url)
     assert report.runs_recreated == {} and report.loaded == 1
     assert session.scalars(select(models.Fetch.crawl_run_id)).all() == [own]
+
+
+def test_a_record_the_database_refuses_is_set_aside_and_the_rest_loads(
+        db_url: str, engine, tmp_path: Path) -> None:
+    """A record that is well formed but that the database will not take (here a rule a
+    DBA added: a CHECK on PostgreSQL, a trigger on SQLite) is set aside with the
+    database's own reason; the records around it load, and the replay goes on."""
+    from sqlalchemy import text
+
+    refused = "https://www.example-news.com/city/night-buses"
+    path = tmp_path / "news-refused.jsonl"
+    spool = SpoolWriter(path)
+    spool.write(make_fetch(OTHER, at=0), make_article(BODY_B, canonical_url=OTHER))
+    spool.write(make_fetch(refused, at=1), make_article(BODY_A, canonical_url=refused))
+    spool.write(make_fetch(OTHER, at=2), make_article(BODY_A, canonical_url=OTHER))
+    spool.close()
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"ALTER TABLE articles ADD CONSTRAINT refuse_me "
+                              f"CHECK (url <> '{refused}')"))
+        else:
+            conn.execute(text(f"CREATE TRIGGER refuse_me BEFORE INSERT ON articles "
+                              f"WHEN NEW.url = '{refused}' "
+                              f"BEGIN SELECT RAISE(ABORT, 'refuse_me: not this URL'); END"))
+
+    report = replay(path, db_url)
+
+    assert (report.records, report.loaded, report.already_present, report.set_aside) == (
+        3, 2, 0, 1)
+    [reject] = [json.loads(l) for l in report.rejects_path.read_text().splitlines()]
+    assert reject["line"] == 2
+    assert reject["reason"].startswith("the database refused it: ")
+    assert "refuse_me" in reject["reason"]
+    assert json.loads(reject["raw"])["fetch"]["url"] == refused  # the line as it was
+    with engine.connect() as conn:
+        urls = conn.execute(text("SELECT url FROM fetches ORDER BY fetched_at")).scalars().all()
+        versions = conn.execute(text("SELECT count(*) FROM versions")).scalar()
+    assert urls == [OTHER, OTHER] and versions == 2  # nothing half-written of line 2
+
+    # The rule lifted, the same spool loads what was set aside and nothing twice.
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE articles DROP CONSTRAINT refuse_me"
+                          if engine.dialect.name == "postgresql"
+                          else "DROP TRIGGER refuse_me"))
+    again = replay(path, db_url)
+    assert (again.loaded, again.already_present, again.set_aside) == (1, 2, 0)
+
+
+def test_replay_command_names_the_refused_record(sqlite_url: str, tmp_path: Path,
+                                                 capsys) -> None:
+    from sqlalchemy import text
+
+    from archiver.storage.session import make_engine
+
+    path = tmp_path / "news-refused.jsonl"
+    spool = SpoolWriter(path)
+    spool.write(make_fetch(at=0), make_article(BODY_A))
+    spool.write(make_fetch(OTHER, at=1), make_article(BODY_B, canonical_url=OTHER))
+    spool.close()
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TRIGGER refuse_me BEFORE INSERT ON articles "
+                          f"WHEN NEW.url = '{OTHER}' BEGIN SELECT RAISE(ABORT, 'no'); END"))
+    engine.dispose()
+    assert main(["--database-url", sqlite_url, "replay", str(path)]) == EXIT_REPLAY_SET_ASIDE
+    captured = capsys.readouterr()
+    assert "2 spooled fetches: 1 loaded, 0 already present, 1 set aside" in captured.out
+    assert f"(in {path}.rejects, with line numbers and reasons)" in captured.out
+    assert captured.err == ""

@@ -5,7 +5,8 @@ then lets the spider fail inside it: a bad argument, an unknown source or a data
 without the schema came out as tens of lines of tracebacks (Scrapy's, asyncio's
 "Task exception was never retrieved") and exit status 1 — or 0. This one runs
 :func:`archiver.crawl.preflight.check_crawl` first: a mistake is one line on stderr,
-``scrapy crawl news: error: ...``, and exit status 2, before anything is started.
+``scrapy crawl: error: ...``, and exit status 2, before anything is started
+(Scrapy's own option mistakes too: ``-a`` without ``=``, an unknown option).
 
 Statuses once the crawl ran are set by the pipeline (``archiver/crawl/pipelines.py``):
 74 pages could not be kept, 75 database unavailable (pages spooled), 130 interrupted,
@@ -18,7 +19,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.crawler import AsyncCrawlerProcess, CrawlerProcess
@@ -51,6 +52,17 @@ class Command(ScrapyCrawl):
             "-a revisit=due|all [-a limit=N]; `archiver --help` lists the exit statuses."
         )
 
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+
+        def error(message: str) -> NoReturn:
+            # argparse's own mistakes (``-o`` without its FILE): one line, not the usage
+            # block and "__main__.py: error: ..."; ``scrapy crawl -h`` still helps.
+            self._fail(f"{message} (scrapy crawl -h lists the options)")
+            sys.exit(EXIT_USAGE)
+
+        parser.error = error  # type: ignore[method-assign]
+
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         try:
             super().process_options(args, opts)
@@ -59,6 +71,13 @@ class Command(ScrapyCrawl):
             sys.exit(EXIT_USAGE)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        # Scrapy parses with parse_known_args: an option it does not know arrives here.
+        unknown = [a for a in args if a.startswith("-") and a != "-"]
+        if unknown:
+            self._fail(f"unknown option{'s' if len(unknown) > 1 else ''} "
+                       f"{', '.join(unknown)} (scrapy crawl -h lists the options; the "
+                       "spider's arguments are -a NAME=VALUE)")
+            return
         if len(args) != 1:
             self._fail("give one spider: scrapy crawl news -a sitemap=URL "
                        "(`archiver --help` lists the arguments)")

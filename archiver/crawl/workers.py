@@ -201,6 +201,18 @@ def reread_capture(blob: bytes, charset: str | None, url: str, reader: Reader) -
     return PageResult(None, reading.article, None, reading.reason)
 
 
+def extractor_versions(paths: tuple[str, ...]) -> dict[str, str | None]:
+    """The ``extractor_version`` each extractor path writes, asked in a worker.
+
+    ``archiver reextract`` asks here rather than in its own process, which then never
+    loads trafilatura and lxml (a second of CPU and tens of MB): the workers hold them
+    already, and what they say is what they will write.
+    """
+    from archiver.crawl.extractors import extractor_version_of
+
+    return {path: extractor_version_of(path) for path in paths}
+
+
 def sniff(body: bytes) -> str | None:
     """Why a 200 body is not a web page (empty, a PDF or image served as HTML), or None."""
     if not body.strip(b" \t\r\n\x00"):

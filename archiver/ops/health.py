@@ -62,27 +62,30 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reasons(r: dict[str, Any]) -> list[str]:
+    """Why the view flags a site, in words: the same tests as its ``flagged`` column, on
+    the values as the database computed them (exact numerics on PostgreSQL, doubles on
+    SQLite), and with SQL's NULLs (a share with nothing to count, a median of no page)
+    flagging nothing, so that a site has reasons exactly when it is flagged."""
     if (r["baseline_pages"] or 0) < MIN_PAGES or (r["recent_pages"] or 0) < MIN_PAGES:
         return []
 
-    def f(name: str) -> float:
-        return float(r[name] or 0.0)
+    def moved(name: str) -> tuple[Any, Any] | None:
+        baseline, recent = r[f"baseline_{name}"], r[f"recent_{name}"]
+        return None if baseline is None or recent is None else (baseline, recent)
 
     reasons = []
-    if f("recent_not_article_share") - f("baseline_not_article_share") >= NOT_ARTICLE_RISE:
-        reasons.append(f"not_article pages {f('baseline_not_article_share'):.0%} -> "
-                       f"{f('recent_not_article_share'):.0%}")
-    if (r["recent_median_words"] is not None and r["baseline_median_words"] is not None
-            and f("recent_median_words") < MEDIAN_WORDS_FALL * f("baseline_median_words")):
-        reasons.append(f"median body words {f('baseline_median_words'):.0f} -> "
-                       f"{f('recent_median_words'):.0f}")
-    if f("recent_no_author_share") - f("baseline_no_author_share") >= NO_AUTHOR_RISE:
-        reasons.append(f"no author {f('baseline_no_author_share'):.0%} -> "
-                       f"{f('recent_no_author_share'):.0%}")
-    if f("recent_no_date_share") - f("baseline_no_date_share") >= NO_DATE_RISE:
-        reasons.append(f"no date {f('baseline_no_date_share'):.0%} -> "
-                       f"{f('recent_no_date_share'):.0%}")
-    if (f("recent_halved_share") >= HALVED_SHARE
-            and f("recent_halved_share") - f("baseline_halved_share") >= HALVED_SHARE):
-        reasons.append(f"new versions cutting the text by half {f('recent_halved_share'):.0%}")
+    if (m := moved("not_article_share")) and m[1] - m[0] >= NOT_ARTICLE_RISE:
+        reasons.append(f"not_article pages {m[0]:.0%} -> {m[1]:.0%}")
+    # Below half the baseline (MEDIAN_WORDS_FALL): doubling is exact in both arithmetics.
+    if (m := moved("median_words")) and m[1] * 2 < m[0]:
+        reasons.append(f"median body words {m[0]:.0f} -> {m[1]:.0f}")
+    if (m := moved("no_author_share")) and m[1] - m[0] >= NO_AUTHOR_RISE:
+        reasons.append(f"no author {m[0]:.0%} -> {m[1]:.0%}")
+    if (m := moved("no_date_share")) and m[1] - m[0] >= NO_DATE_RISE:
+        reasons.append(f"no date {m[0]:.0%} -> {m[1]:.0%}")
+    halved = r["recent_halved_share"]
+    # A baseline that made no new version counts as 0, as in the view.
+    if halved is not None and halved >= HALVED_SHARE \
+            and halved - (r["baseline_halved_share"] or 0) >= HALVED_SHARE:
+        reasons.append(f"new versions cutting the text by half {halved:.0%}")
     return reasons

@@ -9,8 +9,14 @@ on archives of any size):
 - every kept body of a possible article judged ``not_article``: if the running extractor
   finds an article in it, the article is archived, its first version dated at that fetch.
 
-Reading happens in the extraction worker pool (every core). Idempotent: a version already
-read by the running extractor is skipped (when the extractor says its version, see
+Reading happens in the extraction worker pool (every core): this process reads rows and
+ships each capture's bytes still compressed; the workers decompress and read, and are
+kept two batches ahead of the batch being written. It never loads the extractor itself
+(the workers say which version they write). Versions are scanned without their bodies,
+which are read only for the captures a run reads again.
+
+Idempotent: a version already read by the running extractor is skipped before its body
+is read (when the extractor says its version, see
 :func:`archiver.crawl.extractors.extractor_version_of`) or left as it is. Resumable: a run
 stopped with Ctrl-C keeps every committed batch, and the next run continues with what is
 left. Two runs at once never both rewrite a capture: each write locks the article row and
@@ -31,10 +37,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, func, or_, select, update
 
-from archiver.crawl.extractors import Reader, Readers, extractor_version_of
-from archiver.crawl.workers import PageResult, default_workers, make_pool, reread_capture
+from archiver.crawl.extractors import Reader, Readers
+from archiver.crawl.workers import (
+    PageResult,
+    default_workers,
+    extractor_versions,
+    make_pool,
+    reread_capture,
+)
 from archiver.extract import Article
 from archiver.storage import models
 from archiver.storage.archive import (
@@ -81,13 +93,27 @@ class Example:
 
 
 @dataclass
+class Failure:
+    """A capture the running extractor could not read: why (nothing archived changed)."""
+
+    url: str
+    version: int | None
+    reason: str
+
+
+@dataclass
 class ReextractReport:
-    """What a run did (or, with ``dry_run``, would do), in total and per site."""
+    """What a run did (or, with ``dry_run``, would do), in total and per site.
+
+    Counts only what was committed: a batch rolled back by Ctrl-C is not counted.
+    """
 
     dry_run: bool
     totals: Counter[str] = field(default_factory=Counter)
     sites: dict[str, Counter[str]] = field(default_factory=dict)
     examples: dict[str, list[Example]] = field(default_factory=dict)
+    #: The first few captures per site that could not be read, with the reason.
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
     interrupted: bool = False
 
     def count(self, site: str, name: str) -> None:
@@ -107,7 +133,21 @@ class ReextractReport:
             "examples": {
                 s: [vars(e) for e in ex] for s, ex in sorted(self.examples.items())
             },
+            "failures": {
+                s: [vars(f) for f in fs] for s, fs in sorted(self.failures.items())
+            },
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """The stored reading a run read a version with (compared, and checked at write)."""
+
+    extractor_version: str | None
+    title: str | None
+    authors: str | None
+    text: str | None
+    published_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +164,7 @@ class _Item:
     # version items
     article_id: int | None = None
     version: int | None = None
-    old: Any = None
+    old: _Reading | None = None
     # fetch items
     fetched_at: datetime | None = None
     raw_capture_id: int | None = None
@@ -181,17 +221,21 @@ def reextract(
         raise ExtractorError(f"no source named {source!r} in the sources file")
     engine = make_engine(database_url)
     report = ReextractReport(dry_run=dry_run)
+    scope = _Scope(readers, site, source, since, until, latest_only)
+    pool = _Pool(workers or default_workers())
     try:
-        check_database(engine)
-        scope = _Scope(readers, site, source, since, until, latest_only)
-        pool = _Pool(workers or default_workers())
+        # Asked of a worker first thing: the pool starts (loading the extractor) while
+        # the database is checked. What the workers will write, and this process never
+        # loads the extractor itself.
+        versions = pool.submit(extractor_versions, scope.extractors())
         try:
-            _run(engine, pool, scope, report, dry_run, batch_size, examples_per_site, progress)
+            check_database(engine)
+            _run(engine, pool, scope, versions.result(), report, dry_run, batch_size,
+                 examples_per_site, progress)
         except KeyboardInterrupt:
             report.interrupted = True
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         engine.dispose()
     return report
 
@@ -260,12 +304,12 @@ class _Scope:
             return self.readers.for_source(self.source)
         return self.readers.for_page(url)
 
-    def running_versions(self, version_of: Callable[[Reader], str | None]) -> set[str | None]:
-        """The extractor versions the readers in scope write (None: one does not say)."""
+    def extractors(self) -> tuple[str, ...]:
+        """The extractor paths of the readers in scope."""
         if self.source is not None:
-            return {version_of(self.readers.for_source(self.source))}
-        return {version_of(r) for r in (self.readers.default,
-                                        *map(self.readers.for_source, self.readers.sources))}
+            return (self.readers.for_source(self.source).extractor,)
+        readers = (self.readers.default, *map(self.readers.for_source, self.readers.sources))
+        return tuple(sorted({r.extractor for r in readers}))
 
 
 #: Batches handed to the workers ahead of the one being written: while the parent waits on
@@ -277,91 +321,130 @@ def _run(
     engine: Engine,
     pool: _Pool,
     scope: _Scope,
+    versions: dict[str, str | None],
     report: ReextractReport,
     dry_run: bool,
     batch_size: int,
     examples_per_site: int,
     progress: Callable[[int], None] | None,
 ) -> None:
-    versions_known: dict[str, str | None] = {}
-
-    def running_version(reader: Reader) -> str | None:
-        if reader.extractor not in versions_known:
-            versions_known[reader.extractor] = extractor_version_of(reader.extractor)
-        return versions_known[reader.extractor]
-
     done = 0
     in_flight: deque[list[tuple[_Item, Future[PageResult]]]] = deque()
-    for batch in _batches(engine, scope, batch_size, running_version):
+    for batch in _batches(engine, scope, batch_size, versions):
         # The parent only ships what it read: the workers decompress and read.
         in_flight.append([
             (item, pool.submit(reread_capture, item.blob, item.charset, item.url, item.reader))
             for item in batch
         ])
         if len(in_flight) > AHEAD:
-            done += _finish(engine, in_flight.popleft(), report, dry_run, examples_per_site)
+            done += _finish(engine, pool, in_flight.popleft(), report, dry_run,
+                            examples_per_site)
             if progress:
                 progress(done)
     while in_flight:
-        done += _finish(engine, in_flight.popleft(), report, dry_run, examples_per_site)
+        done += _finish(engine, pool, in_flight.popleft(), report, dry_run, examples_per_site)
         if progress:
             progress(done)
 
 
 def _batches(
-    engine: Engine, scope: _Scope, size: int, running_version: Callable[[Reader], str | None]
+    engine: Engine, scope: _Scope, size: int, versions: dict[str, str | None]
 ) -> Iterator[list[_Item]]:
-    """Batches of captures to read, versions first then kept bodies, in id order."""
+    """Batches of captures to read, versions first then kept bodies, in id order.
+
+    Rows are scanned without their bodies; the bodies (and the stored readings) of the
+    captures a batch reads again come in one more query, so a version already read by the
+    running extractor costs a short row, never its capture.
+    """
     v = models.Version.__table__
     a = models.Article.__table__
     s = models.Site.__table__
     r = models.RawCapture.__table__
     f = models.Fetch.__table__
-    versions = (
-        select(v.c.id, v.c.article_id, v.c.version, v.c.extractor_version,
-               v.c.content_hash, v.c.title, v.c.authors, v.c.text, v.c.published_at,
-               v.c.modified_at, a.c.url, s.c.domain, r.c.body, r.c.charset)
+    scan = (
+        select(v.c.id, v.c.article_id, v.c.version, v.c.extractor_version, a.c.url,
+               s.c.domain)
         .join(a, a.c.id == v.c.article_id)
         .join(s, s.c.id == a.c.site_id)
-        .join(r, r.c.id == v.c.raw_capture_id)
+        .where(v.c.raw_capture_id.is_not(None))
     )
     if scope.site is not None:
-        versions = versions.where(s.c.domain == scope.site.removeprefix("www."))
+        scan = scan.where(s.c.domain == scope.site.removeprefix("www."))
+    if scope.source is not None:
+        scan = scan.where(*_source_sites(scope.readers.sources[scope.source], s.c.domain))
     if scope.latest_only:
-        versions = versions.where(v.c.version == a.c.current_version)
-    running = scope.running_versions(running_version)
+        scan = scan.where(v.c.version == a.c.current_version)
+    running = {versions[path] for path in scope.extractors()}
     if len(running) == 1 and None not in running:
         # Every reader in scope is one known extractor version: what it read already is
-        # never fetched at all (a resumed or repeated run reads only what is left).
-        versions = versions.where(v.c.extractor_version.is_distinct_from(running.pop()))
-    for rows in _keyset(engine, versions, v.c.id, v.c.captured_at, scope, size):
-        batch = []
+        # not even scanned (a resumed or repeated run goes through what is left).
+        scan = scan.where(v.c.extractor_version.is_distinct_from(running.pop()))
+    captures = (
+        select(v.c.id, v.c.extractor_version, v.c.title, v.c.authors, v.c.text,
+               v.c.published_at, r.c.body, r.c.charset)
+        .join(r, r.c.id == v.c.raw_capture_id)
+        .where(v.c.id.in_(bindparam("ids", expanding=True)))
+    )
+    for rows in _keyset(engine, scan, v.c.id, v.c.captured_at, scope, size):
+        wanted: dict[int, tuple[Any, Reader]] = {}
         for row in rows:
             reader = scope.reader(row.url)
-            if reader is None or row.extractor_version == running_version(reader):
-                continue  # outside the scope, or read by the running extractor already
-            batch.append(_Item("version", row.id, row.url, row.domain, reader, row.body,
-                               row.charset, article_id=row.article_id, version=row.version,
-                               old=row))
+            if reader is not None and row.extractor_version != versions[reader.extractor]:
+                wanted[row.id] = (row, reader)
+        if not wanted:
+            continue
+        with engine.connect() as conn:
+            bodies = {c.id: c for c in conn.execute(captures, {"ids": list(wanted)})}
+        batch = []
+        for version_id, (row, reader) in wanted.items():
+            c = bodies.get(version_id)
+            if c is None or c.extractor_version == versions[reader.extractor]:
+                continue  # gone, or read by the running extractor meanwhile
+            old = _Reading(c.extractor_version, c.title, c.authors, c.text, c.published_at)
+            batch.append(_Item("version", version_id, row.url, row.domain, reader, c.body,
+                               c.charset, article_id=row.article_id, version=row.version,
+                               old=old))
         if batch:
             yield batch
-    kept = (
-        select(f.c.id, f.c.url, f.c.final_url, f.c.fetched_at, f.c.raw_capture_id,
-               r.c.body, r.c.charset)
-        .join(r, r.c.id == f.c.raw_capture_id)
+    kept = select(f.c.id, f.c.url, f.c.final_url, f.c.fetched_at, f.c.raw_capture_id) \
         .where(*_KEPT(f))
-    )
+    if scope.site is not None:
+        kept = kept.where(f.c.site_id == select(s.c.id)
+                          .where(s.c.domain == scope.site.removeprefix("www."))
+                          .scalar_subquery())
+    kept_bodies = select(r.c.id, r.c.body, r.c.charset) \
+        .where(r.c.id.in_(bindparam("ids", expanding=True)))
     for rows in _keyset(engine, kept, f.c.id, f.c.fetched_at, scope, size):
+        wanted_fetches = [(row, row.final_url or row.url) for row in rows]
+        wanted_fetches = [(row, url, reader) for row, url in wanted_fetches
+                          if (reader := scope.reader(url)) is not None]
+        if not wanted_fetches:
+            continue
+        with engine.connect() as conn:
+            blobs = {b.id: b for b in conn.execute(
+                kept_bodies, {"ids": sorted({row.raw_capture_id for row, _, _ in wanted_fetches})}
+            )}
         batch = []
-        for row in rows:
-            url = row.final_url or row.url
-            reader = scope.reader(url)
-            if reader is not None:
-                batch.append(_Item("fetch", row.id, url, site_domain(url), reader, row.body,
-                                   row.charset, fetched_at=row.fetched_at,
+        for row, url, reader in wanted_fetches:
+            b = blobs.get(row.raw_capture_id)
+            if b is not None:  # else pruned meanwhile
+                batch.append(_Item("fetch", row.id, url, site_domain(url), reader, b.body,
+                                   b.charset, fetched_at=row.fetched_at,
                                    raw_capture_id=row.raw_capture_id))
         if batch:
             yield batch
+
+
+def _source_sites(source: Any, domain: Any) -> tuple[Any, ...]:
+    """A filter on sites.domain keeping at least the sites of ``source``'s domains (and
+    their subdomains, with any port): the scan then skips other sites' rows; which URLs
+    are the source's is still decided by :meth:`Source.allows`."""
+    if not source.domains:
+        return ()
+    names = {d.lower().strip().rstrip(".").removeprefix("www.") for d in source.domains}
+    return (or_(*(cond for d in sorted(names) for cond in (
+        domain == d, domain.like(f"{d}:%"), domain.like(f"%.{d}"), domain.like(f"%.{d}:%"),
+    ))),)
 
 
 def _keyset(
@@ -386,47 +469,69 @@ def _keyset(
         yield rows
 
 
+#: What a batch did, counted into the report once its transaction has committed.
+_Tally = list[tuple[str, str]]
+
+
 def _finish(
     engine: Engine,
+    pool: _Pool,
     pending: list[tuple[_Item, Future[PageResult]]],
     report: ReextractReport,
     dry_run: bool,
     examples_per_site: int,
 ) -> int:
     """Collect a batch's readings and write them in one transaction."""
-    results = [(item, _result(future)) for item, future in pending]
+    results = [(item, _result(pool, item, future)) for item, future in pending]
     now = datetime.now(timezone.utc)
+    tally: _Tally = []
+    failed: list[tuple[_Item, str]] = []
     rereads: list[tuple[_Item, Article, str]] = []
     with engine.connect() as conn:
         # A dry run reads only: no transaction, so it never takes SQLite's write lock.
         with nullcontext() if dry_run else conn.begin():
             for item, result in results:
-                report.count(item.site, "read")
+                tally.append((item.site, "read"))
                 if result.outcome:
-                    report.count(item.site, "errors")
-                    logger.info("%s: %s", item.url, result.reason)
+                    tally.append((item.site, "errors"))
+                    failed.append((item, result.reason or result.outcome))
                 elif item.kind == "fetch":
-                    _fetch_item(conn, item, result.article, report, dry_run, examples_per_site)
+                    _fetch_item(conn, item, result.article, tally, report, dry_run,
+                                examples_per_site)
                 elif result.article is None:
-                    report.count(item.site, "not_article")  # its stored reading stays
+                    tally.append((item.site, "not_article"))  # its stored reading stays
                 else:
+                    assert item.old is not None
                     change = _change(item.old, result.article)
                     if dry_run:
-                        report.count(item.site, change)
+                        tally.append((item.site, change))
                         if change != "unchanged":
                             _example(report, item, result.article, change, examples_per_site)
                     else:
                         rereads.append((item, result.article, change))
             if rereads:
-                _replace_readings(conn, rereads, report, now)
+                _replace_readings(conn, rereads, tally, now)
+    # Committed: only now does the report count the batch.
+    for site, name in tally:
+        report.count(site, name)
+    for item, reason in failed:
+        # The capture's outcome, with the reason; nothing archived changed.
+        logger.warning("%s%s: not read again: %s", item.url,
+                       f" (version {item.version})" if item.version else "", reason)
+        failures = report.failures.setdefault(item.site, [])
+        if len(failures) < examples_per_site:
+            failures.append(Failure(item.url, item.version, reason))
     return len(results)
 
 
-def _result(future: Future[PageResult]) -> PageResult:
+def _result(pool: _Pool, item: _Item, future: Future[PageResult]) -> PageResult:
     try:
         return future.result()
     except BrokenProcessPool:
-        return PageResult(None, None, "error", "extraction worker crashed")
+        # A worker died (a capture that crashes the parser, the kernel's OOM killer) and
+        # took every reading in flight with it: each is read again alone, so that only
+        # the capture that kills a worker is an error.
+        return pool.read_alone(item)
 
 
 class _Pool:
@@ -435,33 +540,58 @@ class _Pool:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.executor = make_pool(workers)
+        #: One worker of its own for captures read again after a worker died.
+        self.solo: Any = None
 
-    def submit(self, *args: Any) -> Future[PageResult]:
+    def submit(self, *args: Any) -> Future[Any]:
         try:
             return self.executor.submit(*args)
-        except BrokenProcessPool:  # a worker died on a hostile capture: its items said so
+        except BrokenProcessPool:  # a worker died: its items are read again alone
             logger.error("An extraction worker died; starting the pool again")
             self.executor.shutdown(wait=False, cancel_futures=True)
             self.executor = make_pool(self.workers)
             return self.executor.submit(*args)
 
+    def read_alone(self, item: _Item) -> PageResult:
+        """Read one capture in a worker of its own: if that worker dies too, this capture
+        is what kills it."""
+        if self.solo is None:
+            self.solo = make_pool(1)
+        try:
+            return self.solo.submit(reread_capture, item.blob, item.charset, item.url,
+                                    item.reader).result()
+        except BrokenProcessPool:
+            self.solo.shutdown(wait=False, cancel_futures=True)
+            self.solo = None
+            return PageResult(None, None, "error",
+                              "the extraction worker reading this capture died")
+
     def shutdown(self, **kwargs: Any) -> None:
         self.executor.shutdown(**kwargs)
+        if self.solo is not None:
+            self.solo.shutdown(**kwargs)
 
 
-def _change(old: Any, new: Article) -> str:
-    def norm(value: str | None) -> str:
-        return " ".join((value or "").split())
+def _norm(value: str | None) -> str:
+    return " ".join((value or "").split())
 
-    if norm(old.text) != norm(new.text):
+
+def _date(value: datetime | None) -> str:
+    """A date as compared and shown: the same instant is the same date, in any zone."""
+    if value is None:
+        return ""
+    return (value.astimezone(timezone.utc) if value.tzinfo else value).isoformat()
+
+
+def _change(old: _Reading, new: Article) -> str:
+    """How a new reading differs from the stored one: whitespace is no change."""
+    if _norm(old.text) != _norm(new.text):
         return "text_changed"
-    old_published = old.published_at.isoformat() if old.published_at else None
-    new_published = new.published_at.isoformat() if new.published_at else None
-    if (norm(old.title) != norm(new.title) or norm(old.authors) != norm("; ".join(new.authors))
-            or old_published != new_published):
+    if (_norm(old.title) != _norm(new.title)
+            or _norm(old.authors) != _norm("; ".join(new.authors))
+            or _date(old.published_at) != _date(new.published_at)):
         return "metadata_changed"
     return "unchanged"
-
 
 Articles = models.Article.__table__
 Versions = models.Version.__table__
@@ -474,13 +604,15 @@ _DELETE_READING = Readings.delete().where(
     Readings.c.extractor_version == bindparam("b_extractor_version"),
 )
 _UPDATE_VERSION = update(Versions).where(Versions.c.id == bindparam("b_id"))
+#: The columns a version's search document is made of (migration 0013's triggers).
+_SEARCHED = ("title", "text", "language")
 _UPDATE_HASH = update(Articles).where(Articles.c.id == bindparam("b_id"))
 
 
 def _replace_readings(
     conn: Connection,
     rereads: list[tuple[_Item, Article, str]],
-    report: ReextractReport,
+    tally: _Tally,
     now: datetime,
 ) -> None:
     """Make each new reading its version's newest, keeping the one it replaces (what
@@ -509,18 +641,22 @@ def _replace_readings(
     superseded: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
     newest: list[dict[str, Any]] = []
+    #: New readings whose title, text and language are the stored ones: written without
+    #: them, so PostgreSQL's search trigger does not index the same text again.
+    newest_same_text: list[dict[str, Any]] = []
     hashes: list[dict[str, Any]] = []
     #: Per article, the first version whose reading changed: its change classes and the
     #: later versions' follow the newest readings (what the views show).
     reread: dict[int, int] = {}
     for item, article, change in rereads:
-        current = stored[item.id]
-        if current["extractor_version"] != item.old.extractor_version:
-            report.count(item.site, "skipped")  # another run (or a crawl) re-read it meanwhile
+        current = stored.get(item.id)
+        assert item.old is not None
+        if current is None or current["extractor_version"] != item.old.extractor_version:
+            tally.append((item.site, "skipped"))  # another run (or a crawl) re-read it meanwhile
             continue
         values = reading_values(article, content_fingerprint(article), None)
         if current["extractor_version"] == values["extractor_version"]:
-            report.count(item.site, "unchanged")  # the running extractor read it already
+            tally.append((item.site, "unchanged"))  # the running extractor read it already
             continue
         values["metadata"] = clean_json({**(current["metadata"] or {}), **values["metadata"],
                                          "url": (current["metadata"] or {}).get("url")})
@@ -534,12 +670,19 @@ def _replace_readings(
         # release): its reading is the newest again, not an earlier one as well.
         dropped.append({"b_version_id": item.id,
                         "b_extractor_version": values["extractor_version"]})
-        newest.append(dict(values, b_id=item.id, read_at=now))
-        if item.version == current_version[item.article_id]:
-            hashes.append({"b_id": item.article_id, "current_hash": values["content_hash"]})
+        if all(values[c] == current[c] for c in _SEARCHED):
+            newest_same_text.append(
+                {k: v for k, v in values.items() if k not in _SEARCHED} | {
+                    "b_id": item.id, "read_at": now})
+        else:
+            newest.append(dict(values, b_id=item.id, read_at=now))
+        # Its number now, not when it was read: a crawl may have inserted an older
+        # capture before it meanwhile (renumbering the later versions).
         number = current["version"]
+        if number == current_version[item.article_id]:
+            hashes.append({"b_id": item.article_id, "current_hash": values["content_hash"]})
         reread[item.article_id] = min(reread.get(item.article_id, number), number)
-        report.count(item.site, change)
+        tally.append((item.site, change))
     if not superseded:
         return
     # Race: two re-readings of one version by the same extractor at once (two reextract
@@ -547,34 +690,40 @@ def _replace_readings(
     conn.execute(insert_ignore(conn, models.Reading, ["version_id", "extractor_version"]),
                  superseded)
     conn.execute(_DELETE_READING, dropped)
-    conn.execute(_UPDATE_VERSION, newest)
+    if newest:
+        conn.execute(_UPDATE_VERSION, newest)
+    if newest_same_text:
+        conn.execute(_UPDATE_VERSION, newest_same_text)
     if hashes:
         conn.execute(_UPDATE_HASH, hashes)
     # Once per article and batch (still under its row lock), however many of its
-    # versions the batch re-read.
+    # versions the batch re-read. An article of one version has no change to classify
+    # (most articles: this saves two statements each).
     for article_id, first in reread.items():
-        record_changes(conn, article_id, first)
+        if current_version[article_id] > 1:
+            record_changes(conn, article_id, first)
 
 
 def _fetch_item(
     conn: Connection,
     item: _Item,
     article: Article | None,
+    tally: _Tally,
     report: ReextractReport,
     dry_run: bool,
     examples_per_site: int,
 ) -> None:
     if article is None:
-        report.count(item.site, "not_article")
+        tally.append((item.site, "not_article"))
         return
     if dry_run:
-        report.count(item.site, "recovered")
+        tally.append((item.site, "recovered"))
         _example(report, item, article, "recovered", examples_per_site)
         return
     assert item.fetched_at is not None and item.raw_capture_id is not None
     _, created = recover_article(conn, item.id, item.url, item.fetched_at,
                                  item.raw_capture_id, article)
-    report.count(item.site, "recovered" if created else "skipped")
+    tally.append((item.site, "recovered" if created else "skipped"))
 
 
 def _example(
@@ -583,16 +732,22 @@ def _example(
     examples = report.examples.setdefault(item.site, [])
     if len(examples) >= limit:
         return
-    if item.old is None:
-        old_lines: list[str] = []
-    else:
-        old_lines = [f"title: {item.old.title}", f"authors: {item.old.authors or ''}",
-                     *(item.old.text or "").split("\n\n")]
-    new_lines = [f"title: {article.title}", f"authors: {'; '.join(article.authors)}",
-                 *article.text.split("\n\n")]
+    old = item.old
+    old_lines = [] if old is None else _lines(old.title, old.authors, old.published_at, old.text)
+    new_lines = _lines(article.title, "; ".join(article.authors), article.published_at,
+                       article.text)
     diff = difflib.unified_diff(old_lines, new_lines, "stored reading", "running extractor",
                                 n=0, lineterm="")
     lines = [line if len(line) <= 160 else line[:157] + "..." for line in diff]
     if len(lines) > 14:
         lines = lines[:14] + [f"... ({len(lines) - 14} more lines)"]
     examples.append(Example(item.url, item.version, change, "\n".join(lines)))
+
+
+def _lines(title: str | None, authors: str | None, published: datetime | None,
+           text: str | None) -> list[str]:
+    """A reading as the lines a diff compares: a paragraph a line, whitespace collapsed
+    (as :func:`_change` compares), so a diff never shows a change that is not one."""
+    paragraphs = (_norm(p) for p in (text or "").splitlines())
+    return [f"title: {_norm(title)}", f"authors: {_norm(authors)}",
+            f"published: {_date(published)}", *(p for p in paragraphs if p)]

@@ -84,17 +84,17 @@ def test_upgrade_makes_no_version_and_a_real_edit_makes_one(
 
 
 def test_real_edit_in_the_upgrade_crawl_is_one_version(
-    server: MockServer, sqlite_url: str, plugged_crawl: Any, archive_of: Any
+    server: MockServer, db_url: str, plugged_crawl: Any, archive_of: Any
 ) -> None:
     """The first crawl after the upgrade meets corrected pages: measured against the
     re-read previous text, each is exactly one version, and is a publisher's edit."""
     site = server.new_site(n=6, seed=15)
     sitemap = server.sitemap_url(site)
-    archive = archive_of(sqlite_url)
-    assert plugged_crawl(sqlite_url, sitemap=sitemap).returncode == 0
+    archive = archive_of(db_url)
+    assert plugged_crawl(db_url, sitemap=sitemap).returncode == 0
     site.state = 3
     site.corrected = {site.articles[0].slug, site.articles[1].slug}
-    upgraded = plugged_crawl(sqlite_url, extractor=UPGRADED, sitemap=sitemap)
+    upgraded = plugged_crawl(db_url, extractor=UPGRADED, sitemap=sitemap)
     assert upgraded.returncode == 0, upgraded.log[-3000:]
     outcomes = archive.outcomes(archive.last_run())
     assert outcomes.get("new_version") == 2 and outcomes.get("unchanged") == 4, outcomes
@@ -105,6 +105,12 @@ def test_real_edit_in_the_upgrade_crawl_is_one_version(
     )
     assert sorted(r.version for r in rows) == [1, 1, 2, 2]
     assert {r.extractor_version for r in rows} == {EXTRACTOR_VERSION}
+    # Measured against the re-read text, not a reading nobody can vouch for.
+    assert archive.scalar(
+        "SELECT count(*) FROM article_versions WHERE unverified_change") == 0
+    # Every version 1 keeps the reading it had before the upgrade.
+    assert archive.scalar(
+        "SELECT count(*) FROM version_readings WHERE NOT is_newest AND version = 1") == 6
 
 
 @pytest.mark.parametrize(("path", "message"), [

@@ -125,8 +125,14 @@ def write_csv(conn: Connection, selection: Selection, out: IO[bytes],
               progress: Callable[[int], None] | None = None) -> int:
     """CSV (RFC 4180, UTF-8, a header line): times ISO 8601, booleans ``true``/``false``,
     NULL an empty field."""
-    stream = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-    writer = csv.writer(stream)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> None:
+        out.write(buffer.getvalue().encode())
+        buffer.seek(0)
+        buffer.truncate()
+
     n = 0
     header: list[str] | None = None
     for row in rows(conn, selection):
@@ -135,12 +141,13 @@ def write_csv(conn: Connection, selection: Selection, out: IO[bytes],
             writer.writerow(header)
         writer.writerow([_csv_value(row[k]) for k in header])
         n += 1
-        if progress and n % BATCH == 0:
-            progress(n)
+        if n % BATCH == 0:
+            flush()
+            if progress:
+                progress(n)
     if header is None:
         writer.writerow(view_columns(conn) + ["site"])
-    stream.flush()
-    stream.detach()
+    flush()
     return n
 
 
@@ -156,7 +163,8 @@ def _csv_value(value: Any) -> Any:
 def output(path: str | None, *, compress: bool = True) -> Iterator[IO[bytes]]:
     """Where an export writes: stdout (``None`` or ``-``), or ``path`` through a temporary
     file renamed into place on success (gzip-compressed when the name ends in ``.gz``,
-    unless ``compress`` is false: the WARC writer compresses record by record).
+    unless ``compress`` is false: the WARC writer compresses record by record). A path
+    that is a device or a pipe (``/dev/null``, a FIFO) is written to directly.
 
     Raises:
         BadInput: the path cannot be written (checked before anything is read).
@@ -168,6 +176,20 @@ def output(path: str | None, *, compress: bool = True) -> Iterator[IO[bytes]]:
     target = Path(path)
     if target.is_dir():
         raise BadInput(f"cannot write {path}: it is a directory")
+    if target.exists() and not target.is_file():
+        # A device or a pipe (/dev/null, a FIFO, /dev/stdout): written to as it is; a
+        # temporary file renamed over it would replace it.
+        try:
+            raw = open(target, "wb")  # noqa: SIM115
+        except OSError as exc:
+            raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+        with raw:
+            if compress and target.name.endswith(".gz"):
+                with gzip.GzipFile(filename=target.name[:-3], mode="wb", fileobj=raw) as gz:
+                    yield gz
+            else:
+                yield raw
+        return
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
                                    dir=target.parent if str(target.parent) else ".")
@@ -206,6 +228,8 @@ def export(conn: Connection, fmt: str, path: str | None, selection: Selection,
     report = ExportReport(fmt, path)
     gzipped = path is not None and path.endswith(".gz")
     with output(path, compress=fmt != "warc") as out:
+        if progress:
+            progress(0)
         if fmt == "jsonl":
             report.versions = write_jsonl(conn, selection, out, progress)
         elif fmt == "csv":
@@ -215,4 +239,6 @@ def export(conn: Connection, fmt: str, path: str | None, selection: Selection,
 
             report.versions, report.without_capture = write_warc(
                 conn, selection, out, progress, gzip=gzipped)
+        if progress:
+            progress(report.versions + report.without_capture)
     return report

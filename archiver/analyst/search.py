@@ -129,27 +129,17 @@ def search(conn: Connection, query: str, selection: Selection | None = None,
         prefilter = _pg_prefilter(conn, query)
         if prefilter is None:
             return []
-        conds = ["v.search_vector @@ CAST(:prefilter AS tsquery)",
-                 "v.search_vector @@ websearch_to_tsquery(archiver_search_config(v.language), :q)",
-                 *conds]
         params.update(q=query, prefilter=prefilter, headline_options=HEADLINE_OPTIONS)
-        sql = f"""
-WITH hits AS (
-    SELECT v.id, ts_rank(v.search_vector,
-                         websearch_to_tsquery(archiver_search_config(v.language), :q)) AS rank
-    FROM versions v JOIN articles a ON a.id = v.article_id JOIN sites s ON s.id = a.site_id
-    WHERE {" AND ".join(conds)}
-    ORDER BY rank DESC, v.captured_at DESC, v.id DESC
-    {"LIMIT :limit" if limit is not None else ""}
-)
-SELECT a.id AS article_id, a.url, s.domain AS site, v.version, v.captured_at, v.title,
-       ts_headline(archiver_search_config(v.language), v.text,
-                   websearch_to_tsquery(archiver_search_config(v.language), :q),
-                   :headline_options) AS snippet
-FROM hits JOIN versions v ON v.id = hits.id
-JOIN articles a ON a.id = v.article_id JOIN sites s ON s.id = a.site_id
-ORDER BY hits.rank DESC, v.captured_at DESC, v.id DESC
-"""
+        probes = _probes(parsed)
+        for i, probe in enumerate(probes):
+            params[f"probe{i}"] = probe
+        sql = _PG_SEARCH.format(
+            conds="".join(f" AND {c}" for c in conds),
+            limit="LIMIT :limit" if limit is not None else "",
+            first_match="LEAST(" + ", ".join(
+                f"NULLIF(strpos(lower(v.text), :probe{i}), 0)" for i in range(len(probes))
+            ) + ")" if probes else "NULL",
+        )
     else:
         conds = ["versions_fts MATCH :match", *conds]
         params["match"] = fts5_query(parsed)
@@ -165,6 +155,55 @@ LIMIT :limit
 """
     stmt = text(sql).bindparams(*binds).columns(captured_at=UTCDateTime())
     return [Hit(**r._mapping) for r in conn.execute(stmt, params)]
+
+
+# How PostgreSQL answers a search, in three steps, each reading as little as it can:
+# 1. candidates: the GIN index answers the pre-filter (the query read in every
+#    configuration, OR-ed: no row has to be read for it) and the selection (latest, site,
+#    time: plain columns) narrows them, so that no search document is read yet;
+# 2. the query is read once per language among the candidates (not once per row), and
+#    each candidate's document is matched exactly and ranked with its language's reading;
+# 3. a snippet for the best ``limit``: ts_headline parses the text it is given, so it is
+#    given a window of the text around the first place a query word's beginning appears
+#    (the whole text if none does: a stem that changed its beginning), not a long page.
+_PG_SEARCH = """
+WITH candidates AS MATERIALIZED (
+    SELECT v.id, COALESCE(v.language, '') AS language
+    FROM versions v JOIN articles a ON a.id = v.article_id JOIN sites s ON s.id = a.site_id
+    WHERE v.search_vector @@ CAST(:prefilter AS tsquery){conds}
+),
+readings AS MATERIALIZED (
+    SELECT l.language, archiver_search_config(NULLIF(l.language, '')) AS config,
+           websearch_to_tsquery(archiver_search_config(NULLIF(l.language, '')), :q) AS query
+    FROM (SELECT DISTINCT language FROM candidates) l
+),
+hits AS MATERIALIZED (
+    SELECT v.id, r.config, r.query, ts_rank(v.search_vector, r.query) AS rank
+    FROM candidates c
+    JOIN readings r ON r.language = c.language
+    JOIN versions v ON v.id = c.id
+    WHERE v.search_vector @@ r.query
+    ORDER BY rank DESC, v.captured_at DESC, v.id DESC
+    {limit}
+)
+SELECT a.id AS article_id, a.url, s.domain AS site, v.version, v.captured_at, v.title,
+       CASE WHEN w.first IS NULL
+            THEN ts_headline(hits.config, v.text, hits.query, :headline_options)
+            ELSE ts_headline(hits.config, substr(v.text, greatest(1, w.first - 300), 2000),
+                             hits.query, :headline_options)
+       END AS snippet
+FROM hits JOIN versions v ON v.id = hits.id
+JOIN articles a ON a.id = v.article_id JOIN sites s ON s.id = a.site_id
+CROSS JOIN LATERAL (SELECT {first_match} AS first) w
+ORDER BY hits.rank DESC, v.captured_at DESC, v.id DESC
+"""
+
+
+def _probes(query: Query) -> list[str]:
+    """Where a snippet's window starts: the beginnings of the query's words (as a stem
+    keeps them: "Wahlen" -> "wahl", "elections" -> "elect"), lower-cased."""
+    words = {w.lower() for group in query.groups for term in group for w in term}
+    return sorted({w[:max(3, min(len(w) - 2, 6))] if len(w) > 3 else w for w in words})[:8]
 
 
 def _pg_prefilter(conn: Connection, query: str) -> str | None:

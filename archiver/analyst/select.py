@@ -13,6 +13,7 @@ from sqlalchemy import Engine, bindparam, create_engine, event, make_url
 from sqlalchemy.sql.elements import BindParameter
 
 from archiver.analyst import BadInput
+from archiver.storage.errors import DatabaseUnavailable
 from archiver.storage.session import (
     SQLITE_BUSY_TIMEOUT_MS,
     check_database,
@@ -114,6 +115,15 @@ def read_engine(url: str | None = None) -> Engine:
             dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     try:
         check_database(engine)
+    except DatabaseUnavailable as exc:
+        engine.dispose()
+        if getattr(getattr(exc.__cause__, "orig", None), "sqlstate", None) == "42501":
+            # insufficient_privilege: a role that reads the views only.
+            raise BadInput(
+                "this database user may not read the archive's tables (a read-only role "
+                "reads the views only, see `archiver db grant-readonly`): query the views "
+                "in SQL, or run this command with the archive's own credentials") from None
+        raise
     except Exception:
         engine.dispose()
         raise

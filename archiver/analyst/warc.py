@@ -11,7 +11,10 @@ For every selected version with a stored raw capture:
 - a ``conversion`` record (WARC's type for content derived from another record) holding
   the extracted reading as JSON (``title, authors, published_at, modified_at, language,
   text, extractor_version, content_hash, version, article_url, read_at``), whose
-  ``WARC-Refers-To`` names the response record and whose ``WARC-Date`` is the reading's.
+  ``WARC-Refers-To`` (and ``-Target-URI``, ``-Date``) name the response record and whose
+  ``WARC-Date`` is the reading's. Its ``WARC-Target-URI`` is the page's behind
+  ``urn:reading:``, so that replay tools (pywb) serve the page, never the JSON, at
+  that URI.
 
 A ``warcinfo`` record comes first. Versions without a raw capture are counted, not
 written (JSONL and CSV have them).
@@ -34,6 +37,12 @@ from warcio.warcwriter import WARCWriter
 from archiver.analyst.select import Selection
 from archiver.storage.raw import decompress
 from archiver.storage.types import UTCDateTime
+
+#: A reading's record is filed under the page's URI behind this prefix (as Browsertrix
+#: files extracted text under ``urn:text:``): under the page's own URI, a replay tool
+#: would index it beside the response, at the same time, and serve the JSON instead of
+#: the page.
+READING_URI_PREFIX = "urn:reading:"
 
 #: Response headers that describe an encoding the stored body no longer has.
 _ENCODING_HEADERS = {"content-encoding", "transfer-encoding"}
@@ -128,11 +137,13 @@ def _write_version(writer: WARCWriter, row: Any) -> None:
     }
     payload = json.dumps(reading, ensure_ascii=False).encode()
     conversion = writer.create_warc_record(
-        uri, "conversion", payload=io.BytesIO(payload), length=len(payload),
-        warc_content_type="application/json",
+        READING_URI_PREFIX + uri, "conversion", payload=io.BytesIO(payload),
+        length=len(payload), warc_content_type="application/json",
         warc_headers_dict={
             "WARC-Date": _iso(row["read_at"]),
             "WARC-Refers-To": response.rec_headers.get_header("WARC-Record-ID"),
+            "WARC-Refers-To-Target-URI": uri,
+            "WARC-Refers-To-Date": response.rec_headers.get_header("WARC-Date"),
         },
     )
     writer.write_record(conversion)

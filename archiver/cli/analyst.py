@@ -113,6 +113,8 @@ def _search(args: argparse.Namespace) -> int:
         raise BadInput("say what to search for: a QUERY, --removed PHRASE or --added PHRASE")
     if phrase is not None and args.query:
         raise BadInput("give a QUERY or --removed/--added PHRASE, not both")
+    if args.limit < 0:
+        raise BadInput(f"--limit: not a number of results (0 or more): {args.limit}")
     limit = args.limit or None
     if phrase is None:
         parse_query(args.query)  # bad input is reported before connecting

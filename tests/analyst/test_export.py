@@ -6,8 +6,14 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
+import pty
+import re
+import stat
 import subprocess
 import sys
+import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,3 +124,111 @@ def test_an_interrupted_export_leaves_no_file(conn: Connection, tmp_path: Path,
         export(conn, "jsonl", str(tmp_path / "out" / "x.jsonl"), Selection(all_versions=True),
                progress=interrupt)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_device_or_a_pipe_is_written_to_not_replaced(conn: Connection, tmp_path: Path) -> None:
+    """`-o /dev/null` or a FIFO: written to as it is (renaming a finished temporary file
+    over it would replace the device with a file)."""
+    (tmp_path / "out").mkdir()
+    fifo = tmp_path / "out" / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    report = export(conn, "jsonl", str(fifo), Selection(all_versions=True))
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert len(received[0].splitlines()) == report.versions == 5
+    assert [p.name for p in fifo.parent.iterdir()] == ["pipe"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_progress_bar_on_a_terminal_only(conn: Connection, db_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "all.csv"
+    command = [sys.executable, "-m", "archiver.cli", "--database-url", db_url, "export",
+               "--format", "csv", "--all-versions", "-o", str(out)]
+    master, replica = pty.openpty()
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=replica, timeout=120,
+                              check=False)
+    finally:
+        os.close(replica)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert done.returncode == 0, shown
+    assert b"\r[" + b"#" * 30 + b"] 5/5" in shown
+    assert shown.rstrip().endswith(f"{out}: 5 versions".encode())
+    piped = subprocess.run(command, capture_output=True, timeout=120, check=False)
+    assert piped.returncode == 0 and piped.stderr.decode() == f"{out}: 5 versions\n"
+
+
+def test_export_by_source(conn: Connection, db_url: str, tmp_path: Path,
+                          capsysbinary: pytest.CaptureFixture[bytes],
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from archiver import settings
+
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[source]]\nname = "zeitung"\ndomains = ["zeitung.de"]\n'
+                       'urls = ["https://www.zeitung.de/"]\n\n'
+                       '[[source]]\nname = "nodomains"\nurls = ["https://x.example/"]\n')
+    monkeypatch.setattr(settings, "ARCHIVER_SOURCES", str(sources))
+    assert main(["--database-url", db_url, "export", "--format", "jsonl", "--all-versions",
+                 "--source", "zeitung"]) == 0
+    out, _ = capsysbinary.readouterr()
+    assert [json.loads(line)["url"] for line in out.splitlines()] == [URL_DE]
+    for name in ("nosuch", "nodomains"):
+        assert main(["--database-url", db_url, "export", "--format", "jsonl",
+                     "--source", name]) == 2
+        out, err = capsysbinary.readouterr()
+        assert out == b"" and len(err.strip().splitlines()) == 1, err
+
+
+def test_warc_serves_each_version_at_its_own_time(conn: Connection, tmp_path: Path) -> None:
+    """What a replay tool (pywb) does with the file, done with warcio: index the records by
+    URL and time as a CDX does, then look each version up at its capture time, and at a
+    moment before the next one: the response served is that version's raw capture. The
+    readings are filed under another URI, so a lookup of the page never finds them."""
+    path = tmp_path / "archive.warc"
+    export(conn, "warc", str(path), Selection(all_versions=True))
+    index: dict[str, list[tuple[str, int]]] = {}  # uri -> [(14-digit timestamp, offset)]
+    with path.open("rb") as f:
+        records = ArchiveIterator(f)
+        for record in records:
+            uri = record.rec_headers.get_header("WARC-Target-URI")
+            if uri is None:
+                continue
+            stamp = re.sub(r"\D", "", record.rec_headers.get_header("WARC-Date"))[:14]
+            index.setdefault(uri, []).append((stamp, records.get_record_offset()))
+    assert all(uri.startswith("urn:reading:") for uri in index
+               if not uri.startswith("https://"))
+    assert len([u for u in index if u.startswith("urn:reading:")]) == 3
+
+    def replay(uri: str, at: datetime) -> bytes:
+        """The record closest to ``at`` (pywb's rule), its payload."""
+        want = int(at.strftime("%Y%m%d%H%M%S"))
+        _, offset = min(index[uri], key=lambda e: abs(int(e[0]) - want))
+        with path.open("rb") as f:
+            f.seek(offset)
+            record = next(iter(ArchiveIterator(f)))
+            assert record.rec_type == "response"
+            return record.content_stream().read()
+
+    versions = conn.execute(text(
+        "SELECT v.url, v.version, v.captured_at FROM article_versions v "
+        "ORDER BY v.url, v.version")).all()
+    budget = [BUDGET_1, BUDGET_2, BUDGET_3]
+    for url, version, captured_at in versions:
+        at = captured_at if isinstance(captured_at, datetime) else datetime.fromisoformat(
+            captured_at)
+        want = PAGES.get(url) or budget[version - 1].encode()
+        assert replay(url, at) == want
+        assert replay(url, at + timedelta(minutes=20)) == want  # before the next version
+    assert len(index[URL_BUDGET]) == 3

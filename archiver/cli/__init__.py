@@ -17,7 +17,8 @@ SCRAPY_SETTINGS_MODULE=archiver.settings):
 exit statuses (both `archiver` and `scrapy crawl news`):
   0    success
   1    a check found a problem (health: a site flagged; identity: mixed articles;
-       db current: the schema is behind)
+       db current: the schema is behind; db grant-readonly: the role can do more
+       than read the views)
   2    usage or configuration error, one line on stderr (arguments, unknown source, a
        setting's value, the database URL, the database unreachable or without schema,
        the extractor setting; history/diff/show: no such article, version or time)

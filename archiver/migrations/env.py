@@ -69,7 +69,13 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            # Views a migration drops and creates again lose their grants: give the
+            # analysts' roles (archiver db grant-readonly) back what they could read.
+            from archiver.analyst import roles
+
+            grants = roles.snapshot(connection)
             context.run_migrations()
+            roles.restore(connection, grants)
     engine.dispose()
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,7 @@ def test_search_removed_and_added(
     ["search", "budget", "--since", "yesterday"],
     ["search", "budget", "--as-of", "2026-13-01"],
     ["search", "--removed", '"half'],
+    ["search", "budget", "--limit", "-1"],
 ])
 def test_bad_input_is_one_line_and_exit_2(
         args: list[str], sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,3 +72,16 @@ def test_bad_input_is_one_line_and_exit_2(
 def test_missing_archive_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, f"sqlite:///{tmp_path / 'none.db'}", "search", "budget")
     assert status == 2 and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [["analyst"], ["bad-name"], ["analyst", "--password"]])
+def test_sqlite_has_no_roles(args: list[str], tmp_path: Path) -> None:
+    """One line, exit 2, and no archive.db made (as a user types it)."""
+    done = subprocess.run([sys.executable, "-m", "archiver.cli", "db", "grant-readonly", *args],
+                          cwd=tmp_path, capture_output=True, text=True, input="pw\n",
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                               "PYTHONPATH": str(Path(__file__).resolve().parents[2])}, check=False, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("archiver db grant-readonly: error: SQLite has no roles")
+    assert len(done.stderr.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

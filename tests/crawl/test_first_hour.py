@@ -381,7 +381,7 @@ def test_readme_command_table_is_the_cli() -> None:
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     table = readme.split("### Commands", 1)[1].split("\n\n", 2)[1]
-    listed = set(re.findall(r"^\| `archiver ((?:db )?[a-z]+)", table, re.MULTILINE))
+    listed = set(re.findall(r"^\| `archiver ((?:db )?[a-z][a-z-]*)", table, re.MULTILINE))
 
     def commands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[
             tuple[str, argparse.ArgumentParser]]:
@@ -397,7 +397,7 @@ def test_readme_command_table_is_the_cli() -> None:
     parsers = dict(commands(build_parser()))
     assert listed == set(parsers), (listed ^ set(parsers))
     for line in table.splitlines():
-        found = re.match(r"^\| `archiver ((?:db )?[a-z]+)([^`]*)`", line)
+        found = re.match(r"^\| `archiver ((?:db )?[a-z][a-z-]*)([^`]*)`", line)
         if not found or found.group(1) not in parsers:
             continue
         options = {o for a in parsers[found.group(1)]._actions for o in a.option_strings}

@@ -51,6 +51,8 @@ class PagesInHandMiddleware:
         self.crawler = crawler
         self.limit = crawler.settings.getint("ARCHIVER_MAX_PAGES_IN_HAND", 16)
         self.count = PagesInHand.of(crawler)
+        #: Requests let through and, at the last look, still in the downloader.
+        self.passed: set[Any] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PagesInHandMiddleware:
@@ -58,7 +60,15 @@ class PagesInHandMiddleware:
 
     def in_hand(self) -> int:
         engine = self.crawler.engine
-        downloading = sum(len(slot.active) for slot in engine.downloader.slots.values())
+        # Requests this middleware let through that the downloader still holds: queued
+        # in their slot, downloading, or their response going back up the middlewares
+        # (the downloader lets go of a request only when its response is handed to the
+        # scraper, in the same call). Counting the slots' downloads alone missed the
+        # last two: a response between the download and the scraper was in no count.
+        # Requests still waiting here or in an earlier middleware are not in hand.
+        active = engine.downloader.active
+        self.passed = {request for request in self.passed if request in active}
+        downloading = len(self.passed)
         # Responses in the scraper: their callbacks and their items in the pipelines.
         slot = getattr(engine.scraper, "slot", None)
         scraping = len(slot.active) + len(slot.queue) if slot is not None else 0
@@ -73,4 +83,5 @@ class PagesInHandMiddleware:
             await asyncio.sleep(self.POLL)
         if self.count.stopping:
             raise IgnoreRequest(NOT_FETCHED)
+        self.passed.add(request)
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,18 @@ class CrawlResult:
     @property
     def summary(self) -> str:
         return next((l for l in reversed(self.log.splitlines()) if "Crawl run" in l), "")
+
+
+def wait_for(predicate: Any, what: str, timeout: float = 60.0) -> Any:
+    """Poll ``predicate`` until it returns something true, and return that; fail the
+    test, naming ``what``, after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting for {what}")
 
 
 def crawl_command(args: dict[str, str], settings: dict[str, str] | None = None) -> list[str]:

@@ -18,7 +18,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ import pytest
 import redis
 
 from archiver.cli import main as archiver_main
-from tests.crawl.conftest import crawl_command, crawl_env
+from tests.crawl.conftest import crawl_command, crawl_env, wait_for
 from tests.crawl.mockserver import MockServer
 
 REDIS = "redis://127.0.0.1:6379"
@@ -78,15 +77,6 @@ def _start(db_url: str, tmp_path: Path, redis_url: str, settings: dict[str, str]
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
 
-
-def _wait_for(predicate: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def _stats(row: Any) -> dict[str, Any]:
@@ -159,21 +149,24 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
     slow = {"CONCURRENT_REQUESTS_PER_DOMAIN": "2", "DOWNLOAD_DELAY": "0.05"}
     procs = [_start(pg_url, tmp_path, redis_url, slow, sitemap=sitemap) for _ in range(2)]
     try:
-        _wait_for(lambda: archive.scalar("SELECT count(*) FROM crawl_runs") == 2,
+        wait_for(lambda: archive.scalar("SELECT count(*) FROM crawl_runs") == 2,
                   "both processes' runs")
         # A third process, late: it joins the seeder's crawl (not the other joiner's).
         late = _start(pg_url, tmp_path, redis_url, slow, sitemap=sitemap)
         procs.append(late)
-        _wait_for(lambda: archive.scalar("SELECT count(*) FROM crawl_runs") == 3,
+        wait_for(lambda: archive.scalar("SELECT count(*) FROM crawl_runs") == 3,
                   "the late process's run")
-        _wait_for(lambda: archive.scalar("SELECT count(*) FROM articles") >= 30,
+        wait_for(lambda: archive.scalar("SELECT count(*) FROM articles") >= 30,
                   "some pages archived")
         # Kill the seeder (it held the job's lock) without warning, requests in flight.
         seeder = archive.rows("SELECT id, pid FROM crawl_runs ORDER BY id")[0]
         victim = next(p for p in procs if p.pid == seeder.pid)
-        processing = next(k for k in client.keys("archiver:job:*:queue")).replace(
-            b":queue", f":processing:{seeder.id}".encode())
-        _wait_for(lambda: client.hlen(processing), "the seeder to hold requests")
+        # The job's keys, found by the seeder's heartbeat (its queue key exists only
+        # while the queue holds something).
+        alive = wait_for(lambda: client.keys(f"archiver:job:*:alive:{seeder.id}"),
+                         "the seeder's heartbeat")[0]
+        processing = alive.replace(b":alive:", b":processing:")
+        wait_for(lambda: client.hlen(processing), "the seeder to hold requests")
         victim.kill()
         survivor = next(p for p in procs if p is not victim and p is not late)
         log, late_log = _finish([survivor, late])
@@ -210,7 +203,7 @@ def test_a_worker_stopped_with_ctrl_c_finishes_what_it_holds_and_leaves(
     slow = {"CONCURRENT_REQUESTS_PER_DOMAIN": "2", "DOWNLOAD_DELAY": "0.05"}
     procs = [_start(sqlite_url, tmp_path, redis_url, slow, sitemap=sitemap) for _ in range(2)]
     try:
-        _wait_for(lambda: archive.scalar(
+        wait_for(lambda: archive.scalar(
             "SELECT count(DISTINCT crawl_run_id) FROM fetch_log WHERE outcome = 'new_article'")
             == 2, "both processes to archive pages")
         joiner = archive.scalar("SELECT pid FROM crawl_runs WHERE id = (SELECT max(id) "
@@ -276,7 +269,7 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         except redis.RedisError:
             return False
 
-    _wait_for(up, "redis-server to start", timeout=20)
+    wait_for(up, "redis-server to start", timeout=20)
     yield url, proc
     if proc.poll() is None:
         proc.kill()
@@ -292,7 +285,7 @@ def test_redis_lost_mid_crawl_ends_the_crawl_with_a_recorded_run_and_nothing_los
     archive = archive_of(sqlite_url)
     slow = {"CONCURRENT_REQUESTS_PER_DOMAIN": "2", "DOWNLOAD_DELAY": "0.05"}
     proc = _start(sqlite_url, tmp_path, url, slow, sitemap=site_server.sitemap_url(site))
-    _wait_for(lambda: archive.scalar("SELECT count(*) FROM fetches") >= 10, "some fetches")
+    wait_for(lambda: archive.scalar("SELECT count(*) FROM fetches") >= 10, "some fetches")
     redis_server.send_signal(signal.SIGKILL)
     log = _finish([proc])[0]
     assert proc.returncode == 75, log[-3000:]
@@ -357,7 +350,7 @@ def test_a_dead_worker_on_another_host_is_found_by_its_heartbeat(redis_url: str)
     seeder.seeded()
     assert seeder.should_wait()  # alive on its host until its heartbeat expires
     assert client.zcard(seeder.keys.queue) == 0
-    _wait_for(lambda: not client.exists(worker.keys.alive(2)), "the heartbeat to expire", 10)
+    wait_for(lambda: not client.exists(worker.keys.alive(2)), "the heartbeat to expire", 10)
     assert seeder.should_wait()  # its request is back in the queue
     again = seeder.next_request()
     assert again.url == url + "?hop" and again.meta["redirect_urls"] == [url]

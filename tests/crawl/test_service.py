@@ -22,7 +22,7 @@ import pytest
 
 from archiver.cli import main as archiver_main
 from archiver.service.jobs import JobsError, job_arguments, job_name, load_jobs, parse_interval
-from tests.crawl.conftest import FAST, crawl_command, crawl_env
+from tests.crawl.conftest import FAST, crawl_command, crawl_env, wait_for
 from tests.crawl.mockserver import MockServer
 
 #: A crawl of 30 pages that lasts long enough for others to start beside it.
@@ -36,15 +36,6 @@ def _start(db_url: str, tmp_path: Path, settings: dict[str, str] | None = None,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
 
-
-def _wait_for(predicate: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def _runs(archive: Any) -> list[Any]:
@@ -128,7 +119,7 @@ def test_the_same_job_twice_is_skipped_and_other_jobs_overlap(
     archive = archive_of(db_url)
     first = _start(db_url, tmp_path, SLOW, sitemap=server.sitemap_url(site))
     try:
-        _wait_for(lambda: archive.scalar("SELECT count(*) FROM crawl_runs"), "the first run")
+        wait_for(lambda: archive.scalar("SELECT count(*) FROM crawl_runs"), "the first run")
         holder = archive.last_run()
         # The same job (the same URL written differently) and another job, together.
         same = _start(db_url, tmp_path, sitemap=server.sitemap_url(site) + "?utm_source=x")
@@ -165,12 +156,12 @@ def test_a_killed_crawl_is_abandoned_and_its_workers_die_with_it(
     site = server.new_site(n=30, seed=5)
     archive = archive_of(sqlite_url)
     crawl = _start(sqlite_url, tmp_path, SLOW, sitemap=server.sitemap_url(site))
-    _wait_for(lambda: archive.scalar("SELECT count(*) FROM fetches"), "a first fetch")
-    workers = _wait_for(lambda: len(_descendants(crawl.pid)) >= 2 and _descendants(crawl.pid),
+    wait_for(lambda: archive.scalar("SELECT count(*) FROM fetches"), "a first fetch")
+    workers = wait_for(lambda: len(_descendants(crawl.pid)) >= 2 and _descendants(crawl.pid),
                         "the extraction workers")
     crawl.kill()
     crawl.communicate(timeout=30)
-    _wait_for(lambda: not any(_alive(p) for p in workers), "the workers to end", timeout=30)
+    wait_for(lambda: not any(_alive(p) for p in workers), "the workers to end", timeout=30)
     assert archive.scalar("SELECT status FROM crawl_runs") == "running"  # nothing ran after
 
     assert archiver_main(["--database-url", sqlite_url, "status", "--json"]) == 0
@@ -194,7 +185,7 @@ def test_a_forced_shutdown_spools_the_pages_in_hand_and_exits_130(
     archive = archive_of(sqlite_url)
     crawl = _start(sqlite_url, tmp_path, {**SLOW, "DOWNLOAD_DELAY": "0.2"},
                    sitemap=server.sitemap_url(site))
-    _wait_for(lambda: archive.scalar("SELECT count(*) FROM fetches") >= 3, "some fetches")
+    wait_for(lambda: archive.scalar("SELECT count(*) FROM fetches") >= 3, "some fetches")
     crawl.send_signal(signal.SIGINT)
     time.sleep(0.3)  # not a measurement: the second Ctrl-C comes after the first
     crawl.send_signal(signal.SIGINT)

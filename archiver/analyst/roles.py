@@ -146,14 +146,19 @@ def leaks(conn: Connection, role: str, allowed: Iterable[str]) -> list[str]:
     allowed = set(allowed)
     out = []
     attrs = conn.execute(text(
-        "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": role}).one()
-    if attrs.rolsuper:
-        out.append(f"{role} is a superuser")
+        "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication FROM pg_roles "
+        "WHERE rolname = :r"), {"r": role}).one()
+    for attr, what in (("rolsuper", "is a superuser"),
+                       ("rolcreaterole", "may create roles (CREATEROLE)"),
+                       ("rolcreatedb", "may create databases (CREATEDB)"),
+                       ("rolreplication", "may stream the whole cluster (REPLICATION)")):
+        if getattr(attrs, attr):
+            out.append(f"{role} {what}")
     rows = conn.execute(text("""
 SELECT c.relname, c.relkind,
-       has_table_privilege(:r, c.oid, 'SELECT') AS can_read,
-       has_table_privilege(:r, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES')
-           AS can_write
+       has_any_column_privilege(:r, c.oid, 'SELECT') AS can_read,
+       has_table_privilege(:r, c.oid, 'DELETE, TRUNCATE, TRIGGER')
+           OR has_any_column_privilege(:r, c.oid, 'INSERT, UPDATE, REFERENCES') AS can_write
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 ORDER BY c.relname
@@ -200,25 +205,27 @@ class Snapshot:
     """Who may read which documented view (and ``raw_captures``) before a migration."""
 
     views: frozenset[str]
-    grants: dict[str, frozenset[str]]
+    #: role -> what it could read; ``None`` is PUBLIC (every role).
+    grants: dict[str | None, frozenset[str]]
 
 
 def snapshot(conn: Connection) -> Snapshot | None:
-    """The SELECT grants on the documented views and ``raw_captures`` (PostgreSQL; None
-    elsewhere)."""
+    """The SELECT grants on the documented views and ``raw_captures``, to roles and to
+    PUBLIC (PostgreSQL; None elsewhere)."""
     if conn.dialect.name != "postgresql":
         return None
     names = [*ANALYST_VIEWS, RAW_TABLE]
     rows = conn.execute(text("""
-SELECT c.relname, r.rolname
+SELECT c.relname, CASE WHEN acl.grantee = 0 THEN NULL ELSE r.rolname END AS rolname
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL aclexplode(c.relacl) acl
-JOIN pg_roles r ON r.oid = acl.grantee
+LEFT JOIN pg_roles r ON r.oid = acl.grantee
 WHERE n.nspname = current_schema() AND c.relname = ANY(:names)
   AND acl.privilege_type = 'SELECT' AND acl.grantee <> c.relowner
+  AND (acl.grantee = 0 OR r.oid IS NOT NULL)
 """), {"names": names}).all()
-    grants: dict[str, set[str]] = {}
+    grants: dict[str | None, set[str]] = {}
     for relname, rolname in rows:
         grants.setdefault(rolname, set()).add(relname)
     return Snapshot(frozenset(existing_views(conn)),
@@ -238,12 +245,13 @@ def restore(conn: Connection, before: Snapshot | None) -> None:
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = current_schema()")).scalars())
     for role, names in before.grants.items():
-        if role not in roles:
+        if role is not None and role not in roles:
             continue
+        grantee = "PUBLIC" if role is None else prep.quote_identifier(role)
         full = bool(before.views) and before.views <= names
         targets = list(now) if full else [v for v in now if v in names]
         if RAW_TABLE in names and RAW_TABLE in tables:
             targets.append(RAW_TABLE)
         for name in targets:
             conn.exec_driver_sql(
-                f"GRANT SELECT ON {prep.quote_identifier(name)} TO {prep.quote_identifier(role)}")
+                f"GRANT SELECT ON {prep.quote_identifier(name)} TO {grantee}")

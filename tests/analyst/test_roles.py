@@ -17,7 +17,6 @@ from sqlalchemy import make_url, text
 
 from archiver.analyst.roles import ANALYST_VIEWS, RAW_TABLE
 from archiver.cli import main
-from archiver.storage import migrate
 from archiver.storage.raw import decompress
 from archiver.storage.session import make_engine, make_sessionmaker
 
@@ -168,19 +167,29 @@ def test_grants_survive_migrations_that_recreate_views(
     analyst, narrow = new_role(roles), new_role(roles, "narrow")
     assert grant(capsys, archive_url, analyst, "--with-raw")[0] == 0
     _admin_in(archive_url, f'CREATE ROLE "{narrow}" NOLOGIN; '
-                           f'GRANT SELECT ON article_latest TO "{narrow}"')
+                           f'GRANT SELECT ON article_versions TO "{narrow}"; '
+                           "GRANT SELECT ON article_latest TO PUBLIC")
+    views_before = view_oids(archive_url)
     # Down to 0005 (0006, 0008, 0011 and 0013 drop their views, 0006 creates
     # article_latest and article_versions again), then up: every view is new.
-    migrate.downgrade(archive_url, "0005")
+    assert main(["--database-url", archive_url, "db", "downgrade", "0005"]) == 0
     assert not denied(archive_url, analyst, "SELECT 1 FROM article_versions")
-    migrate.upgrade(archive_url)
+    assert main(["--database-url", archive_url, "db", "upgrade"]) == 0
+    capsys.readouterr()
+    views_after = view_oids(archive_url)
+    assert set(views_after) == set(ANALYST_VIEWS)
+    # Every view is new but fetch_log (0007 replaces it in place: its grants stay).
+    assert {v for v in views_after if views_after[v] != views_before[v]} == (
+        set(ANALYST_VIEWS) - {"fetch_log"})
     for view in ANALYST_VIEWS:
         assert not denied(archive_url, analyst, f"SELECT 1 FROM {view}"), view
     assert not denied(archive_url, analyst, "SELECT 1 FROM raw_captures")
     assert denied(archive_url, analyst, "SELECT 1 FROM versions")
-    # A role that could read one view by hand reads that one again, and nothing more.
+    # A role that could read one view by hand reads that one again, and nothing more;
+    # what every role could read (a grant to PUBLIC) too.
+    assert not denied(archive_url, narrow, "SELECT 1 FROM article_versions")
     assert not denied(archive_url, narrow, "SELECT 1 FROM article_latest")
-    assert denied(archive_url, narrow, "SELECT 1 FROM article_versions")
+    assert denied(archive_url, narrow, "SELECT 1 FROM version_readings")
     status, _, err = grant(capsys, archive_url, analyst, "--with-raw")
     assert (status, err) == (0, "")  # nothing leaked through the migrations
 
@@ -195,6 +204,23 @@ def test_a_privilege_it_inherits_is_reported(
     assert status == 1
     assert err.splitlines() == [
         f"archiver db grant-readonly: warning: {role} can write to versions"]
+
+
+def test_column_grants_and_role_attributes_are_taken_back_or_reported(
+        archive_url: str, roles: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    role, reader = new_role(roles), new_role(roles, "reader")
+    # Granted a column of a table directly: taken back. Through a role it belongs to, and
+    # an attribute that lets it do more than read: reported.
+    _admin_in(archive_url, f'CREATE ROLE "{reader}" NOLOGIN; '
+                           f'GRANT SELECT (title) ON versions TO "{reader}"; '
+                           f'CREATE ROLE "{role}" NOLOGIN CREATEDB IN ROLE "{reader}"; '
+                           f'GRANT UPDATE (reason) ON fetches TO "{role}"')
+    status, _, err = grant(capsys, archive_url, role)
+    assert status == 1
+    assert err.splitlines() == [
+        f"archiver db grant-readonly: warning: {role} may create databases (CREATEDB)",
+        f"archiver db grant-readonly: warning: {role} can read the table versions"]
+    assert denied(archive_url, role, "UPDATE fetches SET reason = 'x'")
 
 
 def test_refuses_the_crawlers_own_role_and_a_superuser(
@@ -243,6 +269,12 @@ def acl(url: str) -> list[tuple]:
     with psycopg.connect(_libpq(url)) as conn:
         return conn.execute("SELECT relname, relacl::text FROM pg_class WHERE relnamespace = "
                             "'public'::regnamespace ORDER BY relname").fetchall()
+
+
+def view_oids(url: str) -> dict[str, int]:
+    with psycopg.connect(_libpq(url)) as conn:
+        return dict(conn.execute("SELECT relname, oid::int FROM pg_class WHERE relkind = 'v' "
+                                 "AND relnamespace = 'public'::regnamespace").fetchall())
 
 
 def _admin_in(url: str, sql: str) -> None:

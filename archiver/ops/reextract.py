@@ -53,6 +53,7 @@ from archiver.storage.archive import (
     _READING_COLUMNS as READING_COLUMNS,  # what a reading is, defined once by the archive
 )
 from archiver.storage.archive import (
+    archived_article,
     content_fingerprint,
     reading_values,
     recover_article,
@@ -68,7 +69,7 @@ logger = logging.getLogger(__name__)
 #: The counts of a run, in the order the summary prints them.
 COUNTS = (
     "read", "unchanged", "text_changed", "metadata_changed", "not_article", "recovered",
-    "errors", "skipped",
+    "earlier", "errors", "skipped",
 )
 _LABELS = {
     "read": "captures read",
@@ -77,6 +78,7 @@ _LABELS = {
     "metadata_changed": "metadata changed",
     "not_article": "now judged not an article",
     "recovered": "newly judged an article",
+    "earlier": "earlier captures of articles archived since",
     "errors": "errors",
     "skipped": "already done by another run",
 }
@@ -717,13 +719,19 @@ def _fetch_item(
         tally.append((item.site, "not_article"))
         return
     if dry_run:
-        tally.append((item.site, "recovered"))
-        _example(report, item, article, "recovered", examples_per_site)
+        change = "earlier" if archived_article(conn, item.url, article) else "recovered"
+        tally.append((item.site, change))
+        if change == "recovered":
+            _example(report, item, article, change, examples_per_site)
         return
     assert item.fetched_at is not None and item.raw_capture_id is not None
-    _, created = recover_article(conn, item.id, item.url, item.fetched_at,
+    _, outcome = recover_article(conn, item.id, item.url, item.fetched_at,
                                  item.raw_capture_id, article)
-    tally.append((item.site, "recovered" if created else "skipped"))
+    tally.append((item.site, _RECOVERED.get(outcome, "skipped")))
+
+
+#: :func:`recover_article`'s outcomes as counts ("done": another run did it).
+_RECOVERED = {"created": "recovered", "linked": "earlier"}
 
 
 def _example(

@@ -747,6 +747,19 @@ def finish_crawl_run(session: Session, run_id: int, status: str, stats: dict[str
         )
 
 
+def archived_article(conn: Connection, url: str, article: Article) -> int | None:
+    """The id of an article archived under the page's URL or the canonical URL it
+    declares, or None: whether :func:`recover_article` would link rather than create
+    (reads only, for ``reextract --dry-run``; it does not weigh the canonical claim)."""
+    for candidate in (url, article.canonical_url):
+        if candidate:
+            found = conn.scalar(
+                select(Articles.c.id).where(url_is(Articles, normalise_url(candidate))))
+            if found is not None:
+                return found
+    return None
+
+
 def recover_article(
     conn: Connection,
     fetch_id: int,
@@ -754,15 +767,18 @@ def recover_article(
     fetched_at: datetime,
     raw_capture_id: int,
     article: Article,
-) -> tuple[int, bool]:
+) -> tuple[int, str]:
     """Turn a kept ``not_article`` fetch into an article, its first version dated at that
     fetch (``archiver reextract`` with a better extractor). Runs in the caller's
     transaction.
 
     Returns:
-        ``(article_id, created)``: ``created`` is False when the URL was archived as an
-        article already (by a later fetch, or another run recovering it at the same time);
-        then nothing is written.
+        ``(article_id, outcome)``: ``"created"``; ``"linked"`` when a later fetch had
+        archived the URL as an article already: the fetch then points at that article
+        (no version is made: versions stay numbered in capture order, and an earlier one
+        cannot be slipped under them), whose ``first_seen_at`` moves back to it, so its
+        body stays with the article and no later run reads it again; ``"done"`` when
+        another run recovered or linked this fetch at the same time (nothing written).
     """
     url = identity.choose(conn, url, article).url  # a canonical is a claim to check
     fingerprint = content_fingerprint(article)
@@ -783,7 +799,21 @@ def recover_article(
         ),
     )
     if article_id is None:
-        return conn.scalar(select(Articles.c.id).where(url_is(Articles, url))), False
+        article_id = conn.scalar(select(Articles.c.id).where(url_is(Articles, url)))
+        assert article_id is not None  # the insert found it
+        linked = conn.execute(
+            update(Fetches)
+            .where(Fetches.c.id == fetch_id, Fetches.c.article_id.is_(None))
+            .values(article_id=article_id)
+        ).rowcount
+        if not linked:
+            return article_id, "done"
+        conn.execute(
+            update(Articles)
+            .where(Articles.c.id == article_id, Articles.c.first_seen_at > fetched_at)
+            .values(first_seen_at=fetched_at)
+        )
+        return article_id, "linked"
     conn.execute(
         _INSERT_VERSION,
         dict(
@@ -802,7 +832,7 @@ def recover_article(
         .where(Fetches.c.id == fetch_id, Fetches.c.article_id.is_(None))
         .values(article_id=article_id, version=1)
     )
-    return article_id, True
+    return article_id, "created"
 
 
 def lock_article(conn: Connection, article_id: int) -> Any:

@@ -54,6 +54,44 @@ def test_articles_missed_by_the_crawl_are_recovered_once(
     assert again.totals["read"] == 0  # idempotent: nothing left to read
 
 
+def test_a_kept_body_of_an_article_archived_since_joins_it_once(
+    server: MockServer, db_url: str, plugged_crawl: Any, archive_of: Any  # noqa: F811
+) -> None:
+    """A page judged no article, then archived by a later crawl: reextract files the
+    kept earlier body with that article (no version slipped under version 1, which
+    stays), the article seen since the earlier fetch; a second run reads nothing."""
+    site = server.new_site(n=12, seed=23)
+    archive = archive_of(db_url)
+    sitemap = server.sitemap_url(site)
+    assert plugged_crawl(db_url, extractor="tests.crawl.plugged:misses_a_third",
+                         sitemap=sitemap).returncode == 0
+    missed = dict(archive.rows(
+        "SELECT url, fetched_at FROM fetches WHERE outcome = 'not_article' AND kind = 'article'"))
+    assert missed
+    site.state = 2  # the chrome churned: every page answers 200 again
+    later = plugged_crawl(db_url, sitemap=sitemap)  # and the built-in finds them
+    assert later.returncode == 0, later.log[-3000:]
+    assert archive.scalar("SELECT count(*) FROM articles") == 12
+    before = archive.rows("SELECT url, version, captured_at, text FROM article_versions "
+                          "ORDER BY url, version")
+
+    dry = reextract(db_url, readers=BUILTIN, dry_run=True, workers=2)
+    assert dry.totals["earlier"] == len(missed) and dry.totals["recovered"] == 0
+    first = reextract(db_url, readers=BUILTIN, workers=2)
+    assert first.totals["earlier"] == len(missed) and first.totals["recovered"] == 0
+    assert archive.rows("SELECT url, version, captured_at, text FROM article_versions "
+                        "ORDER BY url, version") == before
+    linked = archive.rows(
+        "SELECT f.url, f.fetched_at, f.article_id, a.first_seen_at, f.raw_capture_id "
+        "FROM fetches f JOIN articles a ON a.id = f.article_id "
+        "WHERE f.outcome = 'not_article' AND f.kind = 'article'")
+    assert {r.url for r in linked} == set(missed)
+    assert all(r.first_seen_at == r.fetched_at == missed[r.url] and r.raw_capture_id
+               for r in linked)
+    again = reextract(db_url, readers=BUILTIN, workers=2)
+    assert again.totals["read"] == 0
+
+
 def test_upgrade_reextract_dry_run_interrupt_resume_idempotent(
     server: MockServer, db_url: str, plugged_crawl: Any, archive_of: Any  # noqa: F811
 ) -> None:

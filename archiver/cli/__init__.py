@@ -27,7 +27,8 @@ exit statuses (both `archiver` and `scrapy crawl news`):
   65   replay: some records were set aside in FILE.rejects (the rest loaded)
   66   replay: a spool file could not be read
   74   scrapy crawl: could not keep what was fetched (disk)
-  75   scrapy crawl: the database went away mid-crawl; pages spooled (archiver replay)
+  75   scrapy crawl: the database went away mid-crawl; pages spooled (archiver replay);
+       or Redis (ARCHIVER_REDIS_URL) stopped answering mid-crawl: run the job again
   130  interrupted (Ctrl-C, SIGTERM); run status interrupted
 
 The database is ARCHIVER_DATABASE_URL (default: archive.db in the working directory), or

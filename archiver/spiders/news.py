@@ -68,6 +68,12 @@ def describe_failure(failure: Failure) -> str:
     name = type(exc).__name__
     message = str(exc).strip()
     if isinstance(exc, IgnoreRequest) and "max redirections" in message:
+        # A chain that comes back to a URL it passed is a loop; a long one that never
+        # does is only longer than REDIRECT_MAX_TIMES allows (it may end on a page).
+        request = getattr(failure, "request", None)
+        chain = [*(request.meta.get("redirect_urls") or ()), request.url] if request else []
+        if chain and len(set(chain)) == len(chain):
+            return f"too many redirects: max redirections reached after {len(chain) - 1} hops"
         return "redirect loop: max redirections reached"
     if ("larger than download max size" in message or "max size" in message
             or "exceeded DOWNLOAD_MAXSIZE" in message):  # a listing inflated past the cap

@@ -310,8 +310,10 @@ def _known_as(conn: Connection, claim: str, named: str) -> str | None:
         return "a page that is not an article"
     if last.status in (404, 410):
         return f"a page that answered HTTP {last.status}"
-    if last.outcome == models.Outcome.ERROR.value and "redirect loop" in (last.reason or ""):
-        return "a redirect loop"
+    if last.outcome == models.Outcome.ERROR.value and (last.reason or "").startswith(
+            ("redirect loop", "too many redirects")):
+        return "a redirect loop" if last.reason.startswith("redirect loop") \
+            else "a URL that redirects too many times"
     return None
 
 

@@ -18,10 +18,13 @@ def iso_date(value: str) -> datetime:
 class ProgressBar:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int = 0) -> None:
         self.total = max(total, 1)
 
-    def __call__(self, done: int) -> None:
+    def __call__(self, done: int, total: int | None = None) -> None:
+        """Draw ``done`` of the total (given here when it is known only once work starts)."""
+        if total is not None:
+            self.total = max(total, 1)
         width = 30
         filled = min(width, width * done // self.total)
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}")

@@ -101,13 +101,11 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _reextract(args: argparse.Namespace) -> int:
-    from archiver.ops.reextract import count_captures, reextract
+    from archiver.ops.reextract import reextract
 
     url = database_url(args.database_url)
-    bar = None
-    if sys.stderr.isatty() and not args.json:
-        bar = ProgressBar(count_captures(url, site=args.site, since=args.since,
-                                          until=args.until, latest_only=args.latest_only))
+    # Its total comes from the run, which knows what the running extractor read already.
+    bar = ProgressBar() if sys.stderr.isatty() and not args.json else None
     try:
         report = reextract(
             url, site=args.site, source=args.source, since=args.since, until=args.until,

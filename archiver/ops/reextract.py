@@ -35,6 +35,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, bindparam, func, or_, select, update
@@ -185,7 +186,7 @@ def reextract(
     workers: int | None = None,
     batch_size: int = 64,
     examples_per_site: int = 3,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReextractReport:
     """Re-read the archive's raw captures with the running extractor.
 
@@ -201,8 +202,10 @@ def reextract(
         workers: extraction processes (default: one per core).
         batch_size: captures per committed batch.
         examples_per_site: how many example diffs a dry run keeps per site.
-        progress: called with the number of captures done after each batch; raising
-            ``KeyboardInterrupt`` from it stops the run like Ctrl-C.
+        progress: called with the number of captures done and the number the run
+            expects to read (those in scope not read by the running extractor yet: on a
+            resumed run, what is left), once before the first batch and after each;
+            raising ``KeyboardInterrupt`` from it stops the run like Ctrl-C.
 
     Returns:
         A :class:`ReextractReport`; ``interrupted`` when stopped by Ctrl-C (every batch
@@ -232,7 +235,17 @@ def reextract(
         versions = pool.submit(extractor_versions, scope.extractors())
         try:
             check_database(engine)
-            _run(engine, pool, scope, versions.result(), report, dry_run, batch_size,
+            known = versions.result()
+            if progress:
+                running = {known[path] for path in scope.extractors()}
+                total = count_captures(
+                    database_url, site=site, since=since, until=until, latest_only=latest_only,
+                    read_by=next(iter(running)) if len(running) == 1 else None,
+                    source=None if source is None else readers.sources[source],
+                )
+                progress = partial(_tell, progress, total=total)
+                progress(0)
+            _run(engine, pool, scope, known, report, dry_run, batch_size,
                  examples_per_site, progress)
         except KeyboardInterrupt:
             report.interrupted = True
@@ -242,6 +255,10 @@ def reextract(
     return report
 
 
+def _tell(progress: Callable[[int, int], None], done: int, *, total: int) -> None:
+    progress(done, max(total, done))
+
+
 def count_captures(
     database_url: str | None = None,
     *,
@@ -249,8 +266,12 @@ def count_captures(
     since: datetime | None = None,
     until: datetime | None = None,
     latest_only: bool = False,
+    read_by: str | None = None,
+    source: Any = None,
 ) -> int:
-    """How many captures a run narrowed so reads at most (for a progress bar)."""
+    """How many captures a run narrowed so reads at most (for a progress bar): less the
+    versions ``read_by`` (the running extractor's version) read already, and only the
+    sites of ``source`` (a declared :class:`Source`) when given."""
     engine = make_engine(database_url)
     v = models.Version.__table__
     a = models.Article.__table__
@@ -269,6 +290,10 @@ def count_captures(
                           .scalar_subquery())
     if latest_only:
         versions = versions.where(v.c.version == a.c.current_version)
+    if read_by is not None:
+        versions = versions.where(v.c.extractor_version.is_distinct_from(read_by))
+    if source is not None:
+        versions = versions.where(*_source_sites(source, s.c.domain))
     if since is not None:
         versions = versions.where(v.c.captured_at >= since)
         kept = kept.where(f.c.fetched_at >= since)

@@ -112,16 +112,25 @@ def test_upgrade_reextract_dry_run_interrupt_resume_idempotent(
     assert archive.rows("SELECT url, title, text FROM article_latest ORDER BY url") == before
     assert archive.scalar("SELECT count(*) FROM readings") == 0
 
-    def stop_after_first_batch(done: int) -> None:
-        raise KeyboardInterrupt
+    told: list[tuple[int, int]] = []
+
+    def stop_after_first_batch(done: int, total: int) -> None:
+        told.append((done, total))
+        if done:
+            raise KeyboardInterrupt
 
     stopped = reextract(db_url, readers=upgraded, workers=2, batch_size=3,
                         progress=stop_after_first_batch)
     assert stopped.interrupted and stopped.totals["read"] == 3
+    assert told == [(0, 10), (3, 10)]
     assert archive.scalar("SELECT count(*) FROM readings") == 3  # the batch is committed
 
-    rest = reextract(db_url, readers=upgraded, workers=2, batch_size=3)
+    # The resumed run's progress counts what is left, not what the first run did.
+    told.clear()
+    rest = reextract(db_url, readers=upgraded, workers=2, batch_size=3,
+                     progress=lambda done, total: told.append((done, total)))
     assert not rest.interrupted and rest.totals["read"] == 7
+    assert told[0] == (0, 7) and told[-1] == (7, 7)
     assert archive.scalar("SELECT count(*) FROM readings") == 10
     assert archive.scalar(
         "SELECT count(*) FROM article_latest WHERE extractor_version = :v", v=EXTRACTOR_VERSION

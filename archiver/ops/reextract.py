@@ -171,6 +171,9 @@ class _Item:
     # fetch items
     fetched_at: datetime | None = None
     raw_capture_id: int | None = None
+    #: The running extractor's version, recorded on a kept body it still finds no
+    #: article in (``fetches.reread_by``).
+    read_by: str | None = None
 
 
 def reextract(
@@ -292,6 +295,7 @@ def count_captures(
         versions = versions.where(v.c.version == a.c.current_version)
     if read_by is not None:
         versions = versions.where(v.c.extractor_version.is_distinct_from(read_by))
+        kept = kept.where(f.c.reread_by.is_distinct_from(read_by))
     if source is not None:
         versions = versions.where(*_source_sites(source, s.c.domain))
     if since is not None:
@@ -402,10 +406,11 @@ def _batches(
     if scope.latest_only:
         scan = scan.where(v.c.version == a.c.current_version)
     running = {versions[path] for path in scope.extractors()}
-    if len(running) == 1 and None not in running:
+    only = next(iter(running)) if len(running) == 1 and None not in running else None
+    if only is not None:
         # Every reader in scope is one known extractor version: what it read already is
         # not even scanned (a resumed or repeated run goes through what is left).
-        scan = scan.where(v.c.extractor_version.is_distinct_from(running.pop()))
+        scan = scan.where(v.c.extractor_version.is_distinct_from(only))
     captures = (
         select(v.c.id, v.c.extractor_version, v.c.title, v.c.authors, v.c.text,
                v.c.published_at, r.c.body, r.c.charset)
@@ -433,8 +438,12 @@ def _batches(
                                old=old))
         if batch:
             yield batch
-    kept = select(f.c.id, f.c.url, f.c.final_url, f.c.fetched_at, f.c.raw_capture_id) \
-        .where(*_KEPT(f))
+    kept = select(f.c.id, f.c.url, f.c.final_url, f.c.fetched_at, f.c.raw_capture_id,
+                  f.c.reread_by).where(*_KEPT(f))
+    if only is not None:
+        # What the running extractor read already and found no article in is not read
+        # again (a repeated or resumed run).
+        kept = kept.where(f.c.reread_by.is_distinct_from(only))
     if scope.site is not None:
         kept = kept.where(f.c.site_id == select(s.c.id)
                           .where(s.c.domain == scope.site.removeprefix("www."))
@@ -444,7 +453,8 @@ def _batches(
     for rows in _keyset(engine, kept, f.c.id, f.c.fetched_at, scope, size):
         wanted_fetches = [(row, row.final_url or row.url) for row in rows]
         wanted_fetches = [(row, url, reader) for row, url in wanted_fetches
-                          if (reader := scope.reader(url)) is not None]
+                          if (reader := scope.reader(url)) is not None
+                          and row.reread_by != versions[reader.extractor]]
         if not wanted_fetches:
             continue
         with engine.connect() as conn:
@@ -457,7 +467,8 @@ def _batches(
             if b is not None:  # else pruned meanwhile
                 batch.append(_Item("fetch", row.id, url, site_domain(url), reader, b.body,
                                    b.charset, fetched_at=row.fetched_at,
-                                   raw_capture_id=row.raw_capture_id))
+                                   raw_capture_id=row.raw_capture_id,
+                                   read_by=versions[reader.extractor]))
         if batch:
             yield batch
 
@@ -742,6 +753,10 @@ def _fetch_item(
 ) -> None:
     if article is None:
         tally.append((item.site, "not_article"))
+        if not dry_run and item.read_by is not None:
+            conn.execute(update(models.Fetch.__table__)
+                         .where(models.Fetch.__table__.c.id == item.id)
+                         .values(reread_by=item.read_by))
         return
     if dry_run:
         change = "earlier" if archived_article(conn, item.url, article) else "recovered"

@@ -264,3 +264,7 @@ class Fetch(Base):
     #: The site (``sites.id``) of a page fetched as a possible article, for extraction
     #: health. No foreign key: SQLite cannot add one to a table that views read.
     site_id: Mapped[int | None] = mapped_column(BigIntPK, index=True)
+    #: The extractor version that last read this fetch's kept ``not_article`` body again
+    #: (``archiver reextract``) and still found no article in it: the next run with that
+    #: version skips it. NULL: only the crawl has judged it (migration 0014).
+    reread_by: Mapped[str | None] = mapped_column(String(255))

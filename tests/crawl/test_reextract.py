@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from archiver.crawl.extractors import Readers
+from archiver.extract import EXTRACTOR_VERSION as BUILTIN_VERSION
 from archiver.ops.reextract import reextract
 from tests.crawl.conftest import REPO
 from tests.crawl.mockserver import MockServer
@@ -52,6 +53,33 @@ def test_articles_missed_by_the_crawl_are_recovered_once(
 
     again = reextract(db_url, readers=BUILTIN, workers=2)
     assert again.totals["read"] == 0  # idempotent: nothing left to read
+
+
+def test_a_kept_body_still_no_article_is_read_once_per_extractor_version(
+    server: MockServer, db_url: str, plugged_crawl: Any, archive_of: Any  # noqa: F811
+) -> None:
+    site = server.new_site(n=12, seed=24)
+    archive = archive_of(db_url)
+    missing = "tests.crawl.plugged:misses_a_third"
+    assert plugged_crawl(db_url, extractor=missing,
+                         sitemap=server.sitemap_url(site)).returncode == 0
+    kept = archive.scalar("SELECT count(*) FROM fetches WHERE outcome = 'not_article' "
+                          "AND kind = 'article' AND raw_capture_id IS NOT NULL")
+    assert kept >= 1
+
+    # The same extractor again (it says it writes the built-in's version): the versions
+    # it read are skipped, the kept bodies are read and still no article.
+    same = Readers(missing)
+    first = reextract(db_url, readers=same, workers=2)
+    assert first.totals["read"] == kept and first.totals["not_article"] == kept
+    assert archive.scalar("SELECT count(*) FROM fetches WHERE reread_by = :v",
+                          v=BUILTIN_VERSION) == kept
+    again = reextract(db_url, readers=same, workers=2)
+    assert again.totals["read"] == 0  # nothing read twice by the same extractor version
+    # Another extractor version reads them again, and finds the articles.
+    better = reextract(db_url, readers=Readers(UPGRADED), workers=2)
+    assert better.totals["recovered"] == kept
+    assert archive.scalar("SELECT count(*) FROM articles") == 12
 
 
 def test_a_kept_body_of_an_article_archived_since_joins_it_once(

@@ -67,7 +67,7 @@ ARCHIVER_REVISIT_EVERY = os.environ.get("ARCHIVER_REVISIT_EVERY", "5m")
 
 #: The revisit policy's bounds (archiver/revisit.py), durations such as ``15m``, ``2h``,
 #: ``14d``: the shortest and longest wait between two fetches of an article, and how long
-#: an article is followed once quiet. Empty: the policy's defaults (15m, 14d, 60d). A
+#: an article is followed once quiet. Empty: the policy's defaults (7.5m, 14d, 60d). A
 #: ``[[source]]`` may set its own (``revisit_min_interval = "10m"`` ...); its value wins
 #: for its articles. The policy's other arguments are settings too (``-s
 #: ARCHIVER_REVISIT_HOT_FOR=2h``, ``..._GROWTH=0.6``, see the README).

@@ -1,6 +1,7 @@
 """The revisit policy beside NewsDiffs's schedule, on simulated edit traces.
 
-    .venv/bin/python bench/revisit.py [--articles N] [--seed S] [--block tune|held-out|all]
+    .venv/bin/python bench/revisit.py [--articles N] [--seed S] [--shifted]
+                                      [--block tune|held-out|held-out-2|all]
 
 Both schedules are driven through the same signature as ``archiver.revisit.next_visit``
 (``published_at``, ``[(fetched_at, changed), ...]``) on the same traces, for 45 days
@@ -8,9 +9,18 @@ after publication, and the table shows per schedule: fetches per article, versio
 caught (a version is caught when some fetch sees it before the next edit replaces it),
 edits lost (two edits between visits: the earlier one is never seen), and the median
 and 90th-percentile detection delay (edit to the fetch that sees it) of caught versions.
-The last three columns compare the policy with NewsDiffs on the same trace.
+The last columns compare the policy with NewsDiffs on the same trace: fetches (x its
+count), versions caught (% of its count), median delay (x its median), and "of ND %", the
+share of the very versions NewsDiffs catches that the policy catches too. Under each trace
+a verdict line checks the issue's targets: fetch x <= 0.25, caught >= 99%, median x <= 1.2.
 
-Two blocks, so that the figures say how the policy does on traces it was not fitted to:
+"Caught" counts versions, as the targets do, and is not "of ND %": two schedules of the
+same density but another phase catch different versions in a burst (edits minutes apart),
+so the versions of one are not a subset of the other's. ``--shifted`` adds NewsDiffs's
+own schedule started 0-15 minutes later as a reference: it catches ~100% as many versions
+as NewsDiffs but only 90-100% of the same ones (95.1% on ``mixed``).
+
+Three blocks, so that the figures say how the policy does on traces it was not fitted to:
 
 * **tune**: the traces the policy's defaults were chosen on (seed ``S``).
 * **held-out**: other newsrooms, drawn with other seeds (``S + 1000`` ...) *and* other
@@ -18,6 +28,9 @@ Two blocks, so that the figures say how the policy does on traces it was not fit
   longer bursts. The policy was never tuned on these; they were written before the last
   round of tuning and looked at only to report (changing the policy because of them would
   make them a tuning block: add new ones instead).
+* **held-out 2**: written after the last tuning round and before the policy was first run
+  on them (seed ``S + 2000``): new newsrooms, and the held-out ones drawn again.
+  ``roundclock`` was added after that first run, the policy unchanged (see below).
 
 Assumptions (all times after publication; a newsroom's articles are a mix of kinds):
 
@@ -41,44 +54,71 @@ Assumptions (all times after publication; a newsroom's articles are a mix of kin
   found up to 60 minutes after publication.
 * Held-out ``bursty``: the mixed newsroom with longer bursts (continuation 0.65, mean
   wait 20 min) and 15% heavy articles.
+* Held-out 2 ``gentle``: no heavy editors (60% light, 30% early, 10% late), where an
+  age-based rule is enough. ``liveblog``: the mixed newsroom with 25% heavy articles, 8
+  bursts each, continuation 0.6. ``corrects``: 45% late articles, 70% of them corrected
+  (median 2 days, sigma 1.4). ``nightdesk``: the mixed newsroom editing only 6:00-22:00,
+  found up to 90 minutes after publication; as written it publishes everything at
+  midnight, so every article's early edits wait for 6:00. ``roundclock``: the same
+  publishing round the clock (the newsroom nightdesk was meant to be).
 
-Targets (issue 9), for ``mixed`` and the held-out block: at most 0.25x NewsDiffs's
-fetches, >= 99% of the versions NewsDiffs catches, median delay <= 1.2x NewsDiffs's.
+Targets (issue 9), for the newsroom mixes (``mixed`` and the held-out blocks; the single
+kinds show where the policy spends and loses): at most 0.25x NewsDiffs's fetches, >= 99%
+of the versions NewsDiffs catches, median delay <= 1.2x NewsDiffs's.
 
-Last run (``--articles 2000 --seed 1``; defaults in archiver/revisit.py)::
+Last run (``--articles 2000 --seed 1``; defaults in archiver/revisit.py, tuned on the
+tune block with seeds 1 and 2; NewsDiffs rows, p90 and verdict lines left out)::
 
-    tune: seed 1, 2000 articles per trace
-    trace     schedule  fetch/art  versions  caught   lost  med min  p90 min   fetch x caught %  med x
-    --------------------------------------------------------------------------------------------------
-    early     newsdiffs     162.6      3405    3200    205      8.3     14.6
-    early     archiver       40.3      3405    3190    215      8.7     46.6      0.25     99.7   1.04
-    late      newsdiffs     193.1      4185    3982    203      9.7     56.6
-    late      archiver       48.2      4185    3958    224     10.8   1072.5      0.25     99.4   1.11
-    heavy     newsdiffs     204.0     22991   17363   5628      7.1     14.1
-    heavy     archiver       93.8     22991   17061   5930      7.1     14.3      0.46     98.3   1.01
-    light     newsdiffs     161.2       566     566      0     12.9     89.4
-    light     archiver       27.2       566     565      0     92.9   1416.7      0.17     99.8   7.21
-    mixed     newsdiffs     172.1      4414    3754    660      8.3     20.5
-    mixed     archiver       42.0      4414    3720    694      8.7    101.9      0.24     99.1   1.05
+    trace      fetch/art caught lost med min   fetch x caught %  med x of ND %  verdict
+    tune, seed 1
+    early           33.5   3199  206     7.4      0.21    100.0   0.90    99.3  meets
+    late            40.1   3966  214    10.3      0.21     99.6   1.06    98.9  meets
+    heavy           68.0  17747 5244     5.0      0.33    102.2   0.71    93.1  misses fetch
+    light           25.3    566    0   135.0      0.16    100.0  10.49   100.0  misses med
+    mixed           34.9   3791  623     6.5      0.20    101.0   0.79    96.6  meets
+    held-out, seed 1001
+    newsroom2       31.7   2671  477     6.8      0.19    100.2   0.83    95.9  meets
+    dayshift        34.4   3421  736     6.6      0.20    100.3   0.78    96.3  meets
+    bursty          37.3   5365 1712     5.4      0.21    103.0   0.73    94.1  meets
+    held-out 2, seed 2001
+    gentle          29.1   1672   90     9.8      0.18    100.1   1.05    99.5  meets
+    liveblog        42.2   8597 2748     5.0      0.23    103.5   0.73    92.8  meets
+    corrects        37.7   3727  406     8.8      0.20    100.0   0.96    97.7  meets
+    nightdesk       35.2   2119 2914    39.4      0.20     91.2   3.66    89.3  misses caught+med
+    newsroom2       32.1   2791  458     6.8      0.19     99.0   0.83    94.9  meets
+    dayshift        34.2   3354  768     6.8      0.20    101.3   0.84    96.4  meets
+    bursty          36.5   5209 1609     5.3      0.21    103.8   0.73    94.1  meets
+    roundclock      33.6   2710 1504     8.6      0.19     96.6   0.99    92.8  misses caught
 
-    held-out (not tuned on): seed 1001, 2000 articles per trace
-    trace     schedule  fetch/art  versions  caught   lost  med min  p90 min   fetch x caught %  med x
-    --------------------------------------------------------------------------------------------------
-    newsroom2 newsdiffs     166.3      3148    2665    483      8.1     18.9
-    newsroom2 archiver       37.1      3148    2626    522      8.8    113.6      0.22     98.5   1.08
-    dayshift  newsdiffs     173.4      4158    3412    746      8.5     22.2
-    dayshift  archiver       40.7      4158    3374    784      8.8    184.6      0.23     98.9   1.04
-    bursty    newsdiffs     174.6      7077    5211   1866      7.4     14.9
-    bursty    archiver       45.7      7077    5159   1918      7.7     29.4      0.26     99.0   1.05
+The previous policy (15-minute checks for 3 h after every change, then 0.8x the quiet
+time, half-hourly for articles with three changes in a day) on the same traces:
+tune ``mixed`` 0.24 / 99.1% / 1.05; held-out newsroom2 0.22 / 98.5 / 1.08, dayshift 0.23
+/ 98.9 / 1.04, bursty 0.26 / 99.0 / 1.05; held-out 2 nightdesk 0.22 / 88.2 / 3.22,
+roundclock 0.23 / 96.1 / 1.20, the others 0.20-0.30x and 98.2-99.8%.
 
-Where it falls short: ``mixed`` meets the three targets; the held-out block does not
-quite: it keeps to 0.22-0.26x of NewsDiffs's fetches and 1.04-1.08x its median delay,
-but catches 98.5-99.0% of its versions (``bursty`` at 0.26x), the loss being the first
-edits of new bursts after hours of quiet, which NewsDiffs's 30-minute checks through the
-first day catch. ``heavy`` alone costs 0.46x for 98.3%, and ``light`` (one edit, median
-6 h after publication, widely spread) is caught in full but late (the policy has already
-spaced its visits by an hour or more when such an edit arrives). The held-out block was
-looked at twice, after the last two tuning rounds; neither round used it.
+Seeds 1-5 (held-out: 1001-1005, held-out 2: 2001-2005), the fetch ratio moving by less
+than 0.01 and the share caught by 1-2 points: ``mixed``, ``early``, ``late`` meet the
+targets on every seed (caught 100.3-102.0, 99.7-100.3, 99.6-99.9%), as do ``dayshift``,
+``bursty``, ``gentle``, ``liveblog`` (0.232-0.235x) and ``corrects`` in both held-out
+blocks; ``newsroom2`` does not on every seed (98.1-100.2% caught in held-out, 98.5-99.3%
+in held-out 2: 6 of the 10 draws at 99% or more), ``roundclock`` on none (96.6-98.2%),
+``nightdesk`` on none (90.3-91.4%).
+Growth 0.8 instead of 1.0 (tried on the tuning traces: +0.1-0.2 points caught on their
+worst seeds, +0.015x fetches) was no better held out (``newsroom2`` 98.6-100.8 and
+98.9-100.2%, ``liveblog`` 0.245-0.248x, ``nightdesk`` 87-89%), and was not kept.
+
+Where it falls short: every newsroom mix but two meets the three targets, at 0.18-0.23x
+NewsDiffs's fetches (``newsroom2`` of held-out 2 only just: 99.0%). The two are the
+newsrooms that stop editing at night: an article's edits queued overnight all land in the
+first minutes of the morning shift, hours after it went quiet, when the policy checks it
+hours apart and NewsDiffs every 30 minutes (its first day after a change); the policy
+catches 91.2% (``nightdesk``, where it also sees them late: every article waits for the
+same 6:00) and 96.6% (``roundclock``) of what NewsDiffs catches. The policy does not know
+a newsroom's hours, and spending NewsDiffs's first day on every article is what it exists
+to avoid. ``heavy`` alone (only live pages) costs 0.33x, and ``light``'s lone edits
+(median 6 h after publication, widely spread) are all caught, but late. Of the held-out
+blocks, the first was looked at after this round of tuning only to report, and the
+second written and run once after it, then ``roundclock`` added.
 """
 
 from __future__ import annotations
@@ -244,6 +284,22 @@ HELD_OUT: dict[str, Newsroom] = {
     ),
     "bursty": replace(MIXED, mix=(0.35, 0.3, 0.2, 0.15), burst_p=0.65, burst_wait_h=1 / 3),
 }
+#: Written after the policy's last tuning round, before it was run on them: new newsrooms,
+#: and the held-out ones drawn again with another seed.
+HELD_OUT_2: dict[str, Newsroom] = {
+    "gentle": Newsroom(mix=(0.6, 0.3, 0.1, 0.0)),
+    "liveblog": replace(MIXED, mix=(0.35, 0.25, 0.15, 0.25), heavy_bursts=8.0, burst_p=0.6),
+    "corrects": Newsroom(
+        mix=(0.3, 0.2, 0.45, 0.05), late_p=0.7, late_median_h=48.0, late_sigma=1.4,
+    ),
+    "nightdesk": replace(MIXED, discover_min=90.0, edit_hours=(6, 22)),
+    **HELD_OUT,
+    # Added after the first run of this block, the policy unchanged: nightdesk publishes
+    # everything at midnight (publish_hours unset); this one publishes round the clock.
+    "roundclock": replace(
+        MIXED, discover_min=90.0, edit_hours=(6, 22), publish_hours=(1,) * 24,
+    ),
+}
 
 
 def make_trace(name: str, room: Newsroom, n: int, seed: int) -> list[Article]:
@@ -274,6 +330,8 @@ class Result:
     caught: int = 0
     lost: int = 0
     delays: list[float] = field(default_factory=list)  # minutes
+    #: Per article, the indexes of the versions caught (to compare two schedules).
+    seen: list[set[int]] = field(default_factory=list)
 
     def median(self) -> float:
         return statistics.median(self.delays) if self.delays else math.nan
@@ -289,6 +347,7 @@ def simulate(policy: Policy, articles: Sequence[Article]) -> Result:
         ]
         res.fetches += 1
         seen = 0  # edits seen so far (index of the next unseen edit)
+        caught: set[int] = set()
         while True:
             nxt = policy(art.published, visits)
             if nxt is None or nxt > end:
@@ -302,11 +361,13 @@ def simulate(policy: Policy, articles: Sequence[Article]) -> Result:
                 res.caught += 1
                 res.lost += new - 1
                 res.delays.append((nxt - edits[seen + new - 1]) / timedelta(minutes=1))
+                caught.add(seen + new - 1)
                 seen += new
             visits.append((nxt, bool(new)))
             res.fetches += 1
         # Edits after the last visit are neither caught nor counted lost.
         res.versions += len(edits)
+        res.seen.append(caught)
     return res
 
 
@@ -317,21 +378,61 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
+def shifted_newsdiffs(
+    published_at: datetime | None, visits: Sequence[tuple[datetime, bool]]
+) -> datetime | None:
+    """NewsDiffs's schedule started 0-15 minutes later (the offset drawn from the capture
+    time): the same policy, another phase. Only a reference for the "of ND's" column."""
+    if len(visits) == 1:
+        offset = random.Random(visits[0][0].isoformat()).random()
+        return visits[0][0] + offset * timedelta(minutes=15)
+    return newsdiffs(published_at, visits)
+
+
+#: The issue's targets, against NewsDiffs on the same trace.
+MAX_FETCH_X = 0.25
+MIN_CAUGHT_PCT = 99.0
+MAX_MEDIAN_X = 1.2
+
+
+def verdict(fetch_x: float, caught_pct: float, median_x: float) -> str:
+    """One line: each target, its figure, ok or MISS, and the overall verdict."""
+    # Three decimals: a figure rounded onto its limit must not read as passing or failing.
+    checks = [
+        ("fetch x", f"{fetch_x:.3f}", "<=", f"{MAX_FETCH_X}", fetch_x <= MAX_FETCH_X),
+        ("caught", f"{caught_pct:.2f}%", ">=", f"{MIN_CAUGHT_PCT:g}%",
+         caught_pct >= MIN_CAUGHT_PCT),
+        ("median x", f"{median_x:.3f}", "<=", f"{MAX_MEDIAN_X}", median_x <= MAX_MEDIAN_X),
+    ]
+    parts = [f"{name} {value} {op} {limit} {'ok' if good else 'MISS'}"
+             for name, value, op, limit, good in checks]
+    missed = [name for name, *_, good in checks if not good]
+    overall = "meets the targets" if not missed else "MISSES " + ", ".join(missed)
+    return "verdict: " + "; ".join(parts) + f": {overall}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--block", choices=("tune", "held-out", "all"), default="all")
+    ap.add_argument("--block", choices=("tune", "held-out", "held-out-2", "all"), default="all")
+    ap.add_argument(
+        "--shifted", action="store_true",
+        help="also run NewsDiffs started 0-15 minutes later (a reference for 'of ND's')",
+    )
     args = ap.parse_args(argv)
     head = (
-        f"{'trace':9} {'schedule':9} {'fetch/art':>9} {'versions':>9} {'caught':>7} "
-        f"{'lost':>6} {'med min':>8} {'p90 min':>8}   {'fetch x':>7} {'caught %':>8} {'med x':>6}"
+        f"{'trace':10} {'schedule':10} {'fetch/art':>9} {'versions':>9} {'caught':>7} "
+        f"{'lost':>6} {'med min':>8} {'p90 min':>8}   {'fetch x':>7} {'caught %':>8} "
+        f"{'med x':>6} {'of ND %':>7}"
     )
     blocks = []
     if args.block in ("tune", "all"):
         blocks.append(("tune", TUNE, 0))
     if args.block in ("held-out", "all"):
         blocks.append(("held-out (not tuned on)", HELD_OUT, 1000))
+    if args.block in ("held-out-2", "all"):
+        blocks.append(("held-out 2 (written after tuning, not tuned on)", HELD_OUT_2, 2000))
     for title, rooms, offset in blocks:
         print(f"{title}: seed {args.seed + offset}, {args.articles} articles per trace")
         print(head)
@@ -339,19 +440,27 @@ def main(argv: list[str] | None = None) -> int:
         for name, room in rooms.items():
             trace = make_trace(name, room, args.articles, args.seed + offset)
             base = simulate(newsdiffs, trace)
-            ours = simulate(next_visit, trace)
-            for label, r in (("newsdiffs", base), ("archiver", ours)):
+            rows = [("newsdiffs", base), ("archiver", simulate(next_visit, trace))]
+            if args.shifted:
+                rows.append(("newsdiffs+", simulate(shifted_newsdiffs, trace)))
+            for label, r in rows:
                 line = (
-                    f"{name:9} {label:9} {r.fetches / r.articles:9.1f} {r.versions:9d} "
+                    f"{name:10} {label:10} {r.fetches / r.articles:9.1f} {r.versions:9d} "
                     f"{r.caught:7d} {r.lost:6d} {r.median():8.1f} {_pct(r.delays, 0.9):8.1f}"
                 )
-                if r is ours:
+                if r is not base:
+                    both = sum(len(a & b) for a, b in zip(r.seen, base.seen))
                     line += (
-                        f"   {ours.fetches / base.fetches:7.2f} "
-                        f"{100 * ours.caught / max(1, base.caught):8.1f} "
-                        f"{ours.median() / base.median():6.2f}"
+                        f"   {r.fetches / base.fetches:7.2f} "
+                        f"{100 * r.caught / max(1, base.caught):8.1f} "
+                        f"{r.median() / base.median():6.2f} "
+                        f"{100 * both / max(1, base.caught):7.1f}"
                     )
                 print(line)
+            ours = rows[1][1]
+            fetch_x = ours.fetches / base.fetches
+            caught_pct = 100 * ours.caught / max(1, base.caught)
+            print(f"{'':10} {verdict(fetch_x, caught_pct, ours.median() / base.median())}")
         print()
     return 0
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
+from archiver.crawl.sources import load_sources
 from archiver.revisit import (
+    BUSY_INTERVAL,
+    DAILY_FETCHES,
+    FOLLOW_FOR,
+    HOT_INTERVAL,
+    MAX_INTERVAL,
+    MIN_INTERVAL,
     RevisitConfig,
     RevisitConfigError,
     config_from_settings,
@@ -18,6 +26,17 @@ from archiver.revisit import (
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
+DAY = timedelta(days=1)
+
+
+def follow(published_at, visits, **config):
+    """The policy's own schedule from ``visits`` on, no change seen: the visits it makes
+    until it stops (``None``)."""
+    visits = list(visits)
+    while (nxt := next_visit(published_at, visits, **config)) is not None:
+        assert nxt > visits[-1][0]
+        visits.append((nxt, False))
+    return visits
 
 
 def test_a_fresh_article_is_watched_closely():
@@ -26,58 +45,85 @@ def test_a_fresh_article_is_watched_closely():
 
 
 def test_intervals_grow_with_quiet_time():
-    steps = []
-    visits = [(T0, True)]
-    while (nxt := next_visit(T0, visits)) is not None:
-        assert nxt > visits[-1][0]
-        steps.append(nxt - visits[-1][0])
-        visits.append((nxt, False))
+    visits = follow(T0, [(T0, True)])
+    steps = [b[0] - a[0] for a, b in pairwise(visits)]
     assert steps == sorted(steps)
-    assert steps[0] == 15 * M and steps[-1] == timedelta(days=14)
+    # 15-minute checks for the hot hours, then each wait as long as the quiet so far, up
+    # to two weeks: a quiet old article backs off to max_interval and stays there.
+    assert steps[:12] == [HOT_INTERVAL] * 12 and steps[12] == 3 * H
+    assert steps[-1] == MAX_INTERVAL and steps.count(MAX_INTERVAL) >= 3
     # Followed for 60 quiet days, for a small fraction of NewsDiffs's ~170 fetches in 45.
-    assert visits[-1][0] - T0 >= timedelta(days=60)
-    assert len(visits) < 35
+    assert visits[-1][0] - T0 >= FOLLOW_FOR
+    assert len(visits) < 30
 
 
-def test_a_change_brings_the_article_back_to_close_watch():
-    visits = [(T0, True), (T0 + 2 * timedelta(days=1), False)]
+def test_an_article_that_just_changed_is_revisited_within_the_min_interval():
+    found = T0 + 10 * M
+    changed = T0 + 2 * DAY
+    visits = [(found, True), (T0 + DAY, False), (changed, True)]
+    assert next_visit(T0, visits) == changed + MIN_INTERVAL
+    # Burst checks every min_interval for 45 minutes, then every 15 minutes until 90.
+    visits.append((changed + 40 * M, False))
+    assert next_visit(T0, visits) == changed + 40 * M + MIN_INTERVAL
+    visits.append((changed + 50 * M, False))
+    assert next_visit(T0, visits) == changed + 50 * M + HOT_INTERVAL
+    # Then back off from the change: quiet 2 h, one change in the day: an hour.
+    visits.append((changed + 2 * H, False))
+    assert next_visit(T0, visits) == changed + 3 * H
+    # Whatever the configuration, just changed means due within min_interval.
+    assert next_visit(T0, visits[:3], min_interval=20 * M) == changed + 20 * M
+
+
+def test_a_change_brings_a_quiet_article_back_to_close_watch():
+    visits = [(T0, True), (T0 + 2 * DAY, False)]
     quiet = next_visit(T0, visits)
     assert quiet is not None and quiet - visits[-1][0] > 12 * H
-    visits.append((T0 + 3 * timedelta(days=1), True))
-    assert next_visit(T0, visits) == visits[-1][0] + 15 * M
+    visits.append((T0 + 3 * DAY, True))
+    assert next_visit(T0, visits) == visits[-1][0] + MIN_INTERVAL
 
 
-def test_a_busy_article_is_checked_at_least_every_half_hour():
-    visits = [(T0, True)] + [(T0 + i * H, True) for i in (1, 2, 3)] + [(T0 + 8 * H, False)]
-    quiet_since_change = next_visit(T0, visits[:1] + [(T0 + 8 * H, False)])
-    busy = next_visit(T0, visits)
-    assert quiet_since_change is not None and busy is not None
-    assert busy - visits[-1][0] == 30 * M < quiet_since_change - visits[-1][0]
-    # Still busy the next morning (three changes within the day), not two days later.
-    assert next_visit(T0, visits[:-1] + [(T0 + 20 * H, False)]) == T0 + 20 * H + 30 * M
-    two_days = next_visit(T0, visits[:-1] + [(T0 + 50 * H, False)])
-    assert two_days is not None and two_days - (T0 + 50 * H) > H
-
-
-def test_two_changes_slow_the_growth_but_are_not_busy():
+def test_recent_changes_slow_the_back_off():
     visits = [(T0, True), (T0 + H, True), (T0 + 2 * H, True), (T0 + 8 * H, False)]
     nxt = next_visit(T0, visits)
     never_changed = next_visit(T0, [(T0, True), (T0 + 8 * H, False)])
     assert nxt is not None and never_changed is not None
-    # Quiet 6 h since the last change, growth 0.8 / (1 + 2 changes in the day): 96 min.
-    assert nxt - visits[-1][0] == 96 * M
-    assert 30 * M < nxt - visits[-1][0] < never_changed - visits[-1][0]
+    # Quiet 6 h since the last change, growth 1.0 / (1 + 2 changes in the day): 2 h.
+    assert nxt - visits[-1][0] == 2 * H < never_changed - visits[-1][0] == 8 * H
+    # Many changes: never slower than heavy_growth (0.2) times the quiet time.
+    many = [(T0 + i * 10 * M, True) for i in range(8)] + [(T0 + 6 * H, False)]
+    nxt = next_visit(T0, many)
+    assert nxt is not None and nxt - many[-1][0] == (6 * H - 70 * M) * 0.2
+    # Changes older than a day are forgotten.
+    later = many[:-1] + [(T0 + 3 * DAY, False)]
+    nxt = next_visit(T0, later)
+    assert nxt is not None and nxt - later[-1][0] == 3 * DAY - 70 * M
+
+
+def test_an_article_fetched_all_day_is_capped_at_the_busy_interval():
+    # A live page changing at every check for a day: 40 fetches in the last 24 hours.
+    visits = [(T0 + i * 30 * M, True) for i in range(DAILY_FETCHES)]
+    last = visits[-1][0]
+    assert next_visit(T0, visits) == last + BUSY_INTERVAL
+    # One fetch fewer in the day: the change just seen gets its burst checks.
+    assert next_visit(T0, visits[1:]) == last + MIN_INTERVAL
+    # The cap is a floor, not a ceiling: a quiet stretch still backs off past it.
+    quiet = visits + [(last + 5 * H, False)]
+    nxt = next_visit(T0, quiet)
+    assert nxt is not None and nxt - quiet[-1][0] > BUSY_INTERVAL
+    assert next_visit(T0, visits, daily_fetches=1000) == last + MIN_INTERVAL
 
 
 def test_an_article_found_late_is_not_fresh():
-    found = T0 + 5 * timedelta(days=1)
+    found = T0 + 5 * DAY
     nxt = next_visit(T0, [(found, True)])
-    assert nxt is not None and nxt - found > timedelta(days=1)
-    # Found a year after publication: still checked every two weeks for a while, then
-    # dropped.
+    assert nxt is not None and nxt - found > DAY
+    # Found a year after publication: still checked every two weeks while we follow it
+    # (follow_for from our capture), then dropped.
     old = T0 + timedelta(days=365)
-    assert next_visit(T0, [(old, True)]) == old + timedelta(days=14)
-    assert next_visit(T0, [(old, True), (old + timedelta(days=61), False)]) is None
+    assert next_visit(T0, [(old, True)]) == old + MAX_INTERVAL
+    visits = follow(T0, [(old, True)])
+    assert [b[0] - a[0] for a, b in pairwise(visits)] == [MAX_INTERVAL] * 5
+    assert visits[-1][0] - old >= FOLLOW_FOR
 
 
 def test_an_article_found_fresh_is_watched_for_its_hot_hours_from_capture():
@@ -99,25 +145,65 @@ def test_unknown_or_future_publication_counts_from_the_first_capture():
     assert next_visit(T0 + timedelta(days=3), [(T0, True)]) == T0 + 15 * M
 
 
-def test_long_quiet_articles_are_dropped():
-    assert next_visit(T0, [(T0, True), (T0 + timedelta(days=61), False)]) is None
+def test_follow_for_stops_following_a_quiet_article():
+    visits = follow(T0, [(T0, True)])
+    last = visits[-1][0]
+    assert last - T0 >= FOLLOW_FOR > visits[-2][0] - T0
+    assert next_visit(T0, visits) is None and next_visit(T0, visits[:-1]) == last
+    # A change restarts the count; a shorter follow_for stops sooner.
+    assert next_visit(T0, [*visits[:-1], (last, True)]) == last + MIN_INTERVAL
     assert next_visit(T0, [(T0, True), (T0 + 2 * H, False)], follow_for=H) is None
+    short = follow(T0, [(T0, True)], follow_for=7 * DAY)
+    assert 7 * DAY <= short[-1][0] - T0 < 14 * DAY
+
+
+def test_clock_skew_never_makes_an_article_due_forever_or_never():
+    day = [(T0 + i * H, i % 3 == 0) for i in range(12)]
+    last = day[-1][0]
+    skewed = {
+        # A crawler a year ahead recorded one visit in the middle: it counts as the last.
+        "a visit in the future": [*day[:5], (T0 + timedelta(days=365), True), *day[5:]],
+        # ... or the first capture.
+        "a first capture in the future": [(T0 + timedelta(days=365), True), *day[1:]],
+        # A crawler a year behind, or visits out of order.
+        "a visit in the past": [*day[:5], (T0 - timedelta(days=365), False), *day[5:]],
+        "visits out of order": list(reversed(day[:-1])) + day[-1:],
+        "all at the same time": [(last, True)] * 5,
+        "a publication in the future": day,
+    }
+    for name, visits in skewed.items():
+        published = T0 + timedelta(days=30) if "publication" in name else T0
+        nxt = next_visit(published, visits)
+        assert nxt is not None, name
+        assert last + MIN_INTERVAL <= nxt <= last + MAX_INTERVAL, name
+    # The last visit itself a year ahead (a clock that jumped): counted as two weeks of
+    # quiet, not a year, so the article is not dropped, and not put out of reach.
+    jumped = [(T0, True), (T0 + timedelta(days=365), False)]
+    assert next_visit(T0, jumped) == jumped[-1][0] + MAX_INTERVAL
+    # Only following it for follow_for drops it: as many checks as without the jump.
+    assert len(follow(T0, jumped)) == len(follow(T0, [(T0, True), (T0 + MAX_INTERVAL, False)]))
 
 
 def test_never_fetched_is_due_now_and_naive_times_are_utc():
     assert next_visit(T0, []) == T0
     naive = datetime(2026, 3, 1, 12, 0)
     assert next_visit(None, [(naive, True)]) == T0 + 15 * M
+    assert next_visit(None, [(naive, True), (T0 + H, True)]) == T0 + H + MIN_INTERVAL
 
 
 def test_configuration_overrides_and_validation():
-    cfg = RevisitConfig().overridden({"min_interval": 600, "growth": "0.5", "hot_for": None})
-    assert cfg.min_interval == 10 * M and cfg.growth == 0.5
-    assert cfg.next_visit(T0, [(T0, True)]) == T0 + 10 * M
-    from_settings = config_from_settings(
-        {"ARCHIVER_REVISIT_MAX_INTERVAL": 3600, "ARCHIVER_REVISIT_BUSY_CHANGES": "3"}
+    cfg = RevisitConfig().overridden(
+        {"min_interval": 600, "hot_interval": "20m", "growth": "0.5", "hot_for": None}
     )
-    assert from_settings.max_interval == H and from_settings.busy_changes == 3
+    assert cfg.min_interval == 10 * M and cfg.growth == 0.5
+    assert cfg.next_visit(T0, [(T0, True)]) == T0 + 20 * M
+    assert cfg.next_visit(T0, [(T0, True), (T0 + H, True)]) == T0 + H + 10 * M
+    from_settings = config_from_settings(
+        {"ARCHIVER_REVISIT_MAX_INTERVAL": 3600, "ARCHIVER_REVISIT_DAILY_FETCHES": "30",
+         "ARCHIVER_REVISIT_BURST_FOR": "1h", "ARCHIVER_REVISIT_HOT_AFTER_CHANGE": "2h"}
+    )
+    assert from_settings.max_interval == H and from_settings.daily_fetches == 30
+    assert (from_settings.burst_for, from_settings.hot_after_change) == (H, 2 * H)
     with pytest.raises(ValueError):
         RevisitConfig().overridden({"growth": 0})
     with pytest.raises(ValueError):
@@ -150,8 +236,10 @@ def test_settings_take_durations_and_name_the_bad_one():
     assert cfg.growth == 0.6 and cfg.hot_for == timedelta(hours=3)
     with pytest.raises(RevisitConfigError, match="ARCHIVER_REVISIT_FOLLOW_FOR must be a duration"):
         config_from_settings({"ARCHIVER_REVISIT_FOLLOW_FOR": "sixty days"})
-    with pytest.raises(RevisitConfigError, match="ARCHIVER_REVISIT_BUSY_CHANGES must be a whole"):
-        config_from_settings({"ARCHIVER_REVISIT_BUSY_CHANGES": "2.5"})
+    with pytest.raises(RevisitConfigError, match="ARCHIVER_REVISIT_DAILY_FETCHES must be a whole"):
+        config_from_settings({"ARCHIVER_REVISIT_DAILY_FETCHES": "2.5"})
+    with pytest.raises(RevisitConfigError, match="ARCHIVER_REVISIT_BUSY_CHANGES: not a revisit"):
+        RevisitConfig().overridden({"busy_changes": 3}, {"busy_changes": "ARCHIVER_REVISIT_BUSY_CHANGES"})
     with pytest.raises(RevisitConfigError, match=(
             "ARCHIVER_REVISIT_MIN_INTERVAL .* is longer than ARCHIVER_REVISIT_MAX_INTERVAL")):
         config_from_settings({"ARCHIVER_REVISIT_MIN_INTERVAL": "20d"})
@@ -167,3 +255,13 @@ def test_a_source_configuration_wins_for_its_articles():
     assert cfg.for_url("https://other.org/a").min_interval == 20 * M
     # The source's values are applied over the settings, not over the defaults.
     assert mine.max_interval == base.max_interval and mine.sources == ()
+
+
+def test_a_source_sets_counts_as_numbers_and_durations_as_text(tmp_path):
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        '[[source]]\nname = "live"\ndomains = ["live.example"]\n'
+        'revisit_daily_fetches = 20\nrevisit_burst_for = "30m"\nrevisit_growth = 0.5\n'
+    )
+    assert dict(load_sources(path)["live"].revisit) == {
+        "burst_for": 30 * M, "daily_fetches": 20, "growth": 0.5}

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archiver.revisit import POLICY_ARGUMENTS, RevisitConfigError, parse_value
+from archiver.revisit import (
+    COUNT_ARGUMENTS,
+    FACTOR_ARGUMENTS,
+    POLICY_ARGUMENTS,
+    RevisitConfigError,
+    parse_value,
+)
 
 
 class SourcesError(Exception):
@@ -82,7 +88,7 @@ class Source:
 #: ``revisit_<argument>`` keys set the revisit policy's arguments for a source.
 _REVISIT_PREFIX = "revisit_"
 #: The policy's arguments that are numbers, not durations.
-_REVISIT_NUMBERS = ("growth", "heavy_growth", "busy_changes")
+_REVISIT_NUMBERS = COUNT_ARGUMENTS + FACTOR_ARGUMENTS
 _LIST_KEYS = ("domains", "sitemaps", "feeds", "start_pages", "urls", "drop", "keep")
 
 

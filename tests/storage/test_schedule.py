@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from archiver.revisit import MAX_INTERVAL
+from archiver.revisit import MAX_INTERVAL, MIN_INTERVAL
 from archiver.storage import Outcome, archive, make_engine, models
 from archiver.storage.schedule import claim, db_now, settle
 
@@ -92,12 +92,12 @@ def test_clock_skew_makes_an_article_neither_due_forever_nor_never(session: Sess
     future.fetched_at = datetime.now(future.fetched_at.tzinfo) + timedelta(days=365)
     archive(session, future, make_article())
     due = _due_in(session)
-    assert due is not None and timedelta(minutes=10) < due <= MAX_INTERVAL
+    assert due is not None and MIN_INTERVAL - timedelta(seconds=30) < due <= MAX_INTERVAL
     past = make_fetch(at=60, status=304, body=b"")
     past.fetched_at = datetime(2001, 1, 1, tzinfo=future.fetched_at.tzinfo)
     archive(session, past, None)
     due = _due_in(session)
-    assert due is not None and timedelta(minutes=10) < due <= MAX_INTERVAL
+    assert due is not None and MIN_INTERVAL - timedelta(seconds=30) < due <= MAX_INTERVAL
 
 
 def test_claims_take_due_articles_once(session: Session) -> None:

@@ -498,16 +498,24 @@ def build_sqlite(path: str, pages: list[Page], versions: int, sample: int) -> No
 
 
 def ensure_archives(args: argparse.Namespace, pages: list[Page]) -> None:
+    """Build the archives, or bring kept ones up to the code's schema (a migration the
+    code gained since they were built)."""
+    from archiver.storage.migrate import upgrade
+
     marker = _marker(args.versions, args.sample)
     if args.rebuild or _pg_marker(args.database) != marker:
         print(f"building PostgreSQL archive {args.database} ({args.versions} versions)...",
               file=sys.stderr)
         build_postgres(args.database, pages, args.versions, args.sample)
+    else:
+        upgrade(_pg_url(args.database))
     if args.sqlite:
         built = Path(f"{args.sqlite_path}.built")
         if args.rebuild or not built.exists() or built.read_text() != marker:
             print(f"building SQLite archive {args.sqlite_path}...", file=sys.stderr)
             build_sqlite(args.sqlite_path, pages, args.versions, args.sample)
+        else:
+            upgrade(f"sqlite:///{args.sqlite_path}")
 
 
 

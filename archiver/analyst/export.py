@@ -33,6 +33,8 @@ from archiver.storage.types import UTCDateTime
 FORMATS = ("jsonl", "csv", "warc")
 #: Rows fetched from the database at a time.
 BATCH = 500
+#: CSV text held before it is written out (memory stays at about this, whatever the rows).
+FLUSH_CHARS = 1 << 20
 
 
 @dataclass
@@ -141,10 +143,10 @@ def write_csv(conn: Connection, selection: Selection, out: IO[bytes],
             writer.writerow(header)
         writer.writerow([_csv_value(row[k]) for k in header])
         n += 1
-        if n % BATCH == 0:
+        if buffer.tell() >= FLUSH_CHARS:  # long texts: a few rows fill it
             flush()
-            if progress:
-                progress(n)
+        if n % BATCH == 0 and progress:
+            progress(n)
     if header is None:
         writer.writerow(view_columns(conn) + ["site"])
     flush()

@@ -240,12 +240,7 @@ def reextract(
             check_database(engine)
             known = versions.result()
             if progress:
-                running = {known[path] for path in scope.extractors()}
-                total = count_captures(
-                    database_url, site=site, since=since, until=until, latest_only=latest_only,
-                    read_by=next(iter(running)) if len(running) == 1 else None,
-                    source=None if source is None else readers.sources[source],
-                )
+                total = _count(engine, scope, scope.only(known))
                 progress = partial(_tell, progress, total=total)
                 progress(0)
             _run(engine, pool, scope, known, report, dry_run, batch_size,
@@ -269,46 +264,21 @@ def count_captures(
     since: datetime | None = None,
     until: datetime | None = None,
     latest_only: bool = False,
-    read_by: str | None = None,
-    source: Any = None,
 ) -> int:
-    """How many captures a run narrowed so reads at most (for a progress bar): less the
-    versions ``read_by`` (the running extractor's version) read already, and only the
-    sites of ``source`` (a declared :class:`Source`) when given."""
+    """How many captures a run narrowed so reads at most (whatever extractor runs)."""
     engine = make_engine(database_url)
-    v = models.Version.__table__
-    a = models.Article.__table__
-    s = models.Site.__table__
-    f = models.Fetch.__table__
-    versions = (
-        select(func.count()).select_from(v.join(a, a.c.id == v.c.article_id)
-                                         .join(s, s.c.id == a.c.site_id))
-        .where(v.c.raw_capture_id.is_not(None))
-    )
-    kept = select(func.count()).select_from(f).where(*_KEPT(f))
-    if site is not None:
-        domain = site.removeprefix("www.")
-        versions = versions.where(s.c.domain == domain)
-        kept = kept.where(f.c.site_id == select(s.c.id).where(s.c.domain == domain)
-                          .scalar_subquery())
-    if latest_only:
-        versions = versions.where(v.c.version == a.c.current_version)
-    if read_by is not None:
-        versions = versions.where(v.c.extractor_version.is_distinct_from(read_by))
-        kept = kept.where(f.c.reread_by.is_distinct_from(read_by))
-    if source is not None:
-        versions = versions.where(*_source_sites(source, s.c.domain))
-    if since is not None:
-        versions = versions.where(v.c.captured_at >= since)
-        kept = kept.where(f.c.fetched_at >= since)
-    if until is not None:
-        versions = versions.where(v.c.captured_at < until)
-        kept = kept.where(f.c.fetched_at < until)
     try:
-        with engine.connect() as conn:
-            return (conn.scalar(versions) or 0) + (conn.scalar(kept) or 0)
+        return _count(engine, _Scope(Readers(), site, None, since, until, latest_only), None)
     finally:
         engine.dispose()
+
+
+def _count(engine: Engine, scope: _Scope, only: str | None) -> int:
+    """How many rows the run's scans (:func:`_scans`) hold: the captures it will read, at
+    most (a reader may still find a URL outside a source's domains)."""
+    with engine.connect() as conn:
+        return sum(conn.scalar(select(func.count()).select_from(scan.subquery())) or 0
+                   for scan in _scans(scope, only))
 
 
 def _KEPT(f: Any) -> tuple[Any, ...]:  # noqa: N802 - a constant-like filter
@@ -341,6 +311,12 @@ class _Scope:
             return (self.readers.for_source(self.source).extractor,)
         readers = (self.readers.default, *map(self.readers.for_source, self.readers.sources))
         return tuple(sorted({r.extractor for r in readers}))
+
+    def only(self, versions: dict[str, str | None]) -> str | None:
+        """The one extractor version every reader in scope writes (``versions``: by
+        extractor path), or None when they write several or one does not say."""
+        running = {versions[path] for path in self.extractors()}
+        return next(iter(running)) if len(running) == 1 else None
 
 
 #: Batches handed to the workers ahead of the one being written: while the parent waits on
@@ -388,36 +364,15 @@ def _batches(
     running extractor costs a short row, never its capture.
     """
     v = models.Version.__table__
-    a = models.Article.__table__
-    s = models.Site.__table__
     r = models.RawCapture.__table__
-    f = models.Fetch.__table__
-    scan = (
-        select(v.c.id, v.c.article_id, v.c.version, v.c.extractor_version, a.c.url,
-               s.c.domain)
-        .join(a, a.c.id == v.c.article_id)
-        .join(s, s.c.id == a.c.site_id)
-        .where(v.c.raw_capture_id.is_not(None))
-    )
-    if scope.site is not None:
-        scan = scan.where(s.c.domain == scope.site.removeprefix("www."))
-    if scope.source is not None:
-        scan = scan.where(*_source_sites(scope.readers.sources[scope.source], s.c.domain))
-    if scope.latest_only:
-        scan = scan.where(v.c.version == a.c.current_version)
-    running = {versions[path] for path in scope.extractors()}
-    only = next(iter(running)) if len(running) == 1 and None not in running else None
-    if only is not None:
-        # Every reader in scope is one known extractor version: what it read already is
-        # not even scanned (a resumed or repeated run goes through what is left).
-        scan = scan.where(v.c.extractor_version.is_distinct_from(only))
+    scan, kept = _scans(scope, scope.only(versions))
     captures = (
         select(v.c.id, v.c.extractor_version, v.c.title, v.c.authors, v.c.text,
                v.c.published_at, r.c.body, r.c.charset)
         .join(r, r.c.id == v.c.raw_capture_id)
         .where(v.c.id.in_(bindparam("ids", expanding=True)))
     )
-    for rows in _keyset(engine, scan, v.c.id, v.c.captured_at, scope, size):
+    for rows in _keyset(engine, scan, v.c.id, size):
         wanted: dict[int, tuple[Any, Reader]] = {}
         for row in rows:
             reader = scope.reader(row.url)
@@ -438,19 +393,9 @@ def _batches(
                                old=old))
         if batch:
             yield batch
-    kept = select(f.c.id, f.c.url, f.c.final_url, f.c.fetched_at, f.c.raw_capture_id,
-                  f.c.reread_by).where(*_KEPT(f))
-    if only is not None:
-        # What the running extractor read already and found no article in is not read
-        # again (a repeated or resumed run).
-        kept = kept.where(f.c.reread_by.is_distinct_from(only))
-    if scope.site is not None:
-        kept = kept.where(f.c.site_id == select(s.c.id)
-                          .where(s.c.domain == scope.site.removeprefix("www."))
-                          .scalar_subquery())
     kept_bodies = select(r.c.id, r.c.body, r.c.charset) \
         .where(r.c.id.in_(bindparam("ids", expanding=True)))
-    for rows in _keyset(engine, kept, f.c.id, f.c.fetched_at, scope, size):
+    for rows in _keyset(engine, kept, models.Fetch.__table__.c.id, size):
         wanted_fetches = [(row, row.final_url or row.url) for row in rows]
         wanted_fetches = [(row, url, reader) for row, url in wanted_fetches
                           if (reader := scope.reader(url)) is not None
@@ -473,6 +418,49 @@ def _batches(
             yield batch
 
 
+def _scans(scope: _Scope, only: str | None) -> tuple[Select[Any], Select[Any]]:
+    """What a run goes through, rows without their bodies: the versions with a capture,
+    then the kept ``not_article`` bodies, narrowed by the scope (site, source's domains,
+    latest versions, capture time) and less what ``only`` (the running extractor's
+    version, when the scope has one) has read already."""
+    v = models.Version.__table__
+    a = models.Article.__table__
+    s = models.Site.__table__
+    f = models.Fetch.__table__
+    scan = (
+        select(v.c.id, v.c.article_id, v.c.version, v.c.extractor_version, a.c.url,
+               s.c.domain)
+        .join(a, a.c.id == v.c.article_id)
+        .join(s, s.c.id == a.c.site_id)
+        .where(v.c.raw_capture_id.is_not(None))
+    )
+    kept = select(f.c.id, f.c.url, f.c.final_url, f.c.fetched_at, f.c.raw_capture_id,
+                  f.c.reread_by).where(*_KEPT(f))
+    sites: list[Any] = []
+    if scope.site is not None:
+        sites.append(s.c.domain == scope.site.removeprefix("www."))
+    if scope.source is not None:
+        sites.extend(_source_sites(scope.readers.sources[scope.source], s.c.domain))
+    if sites:
+        scan = scan.where(*sites)
+        kept = kept.where(f.c.site_id.in_(select(s.c.id).where(*sites)))
+    if scope.latest_only:
+        scan = scan.where(v.c.version == a.c.current_version)
+    if only is not None:
+        # What the running extractor read already is not even scanned (a resumed or
+        # repeated run goes through what is left); a kept body it found no article in
+        # is marked so (``fetches.reread_by``).
+        scan = scan.where(v.c.extractor_version.is_distinct_from(only))
+        kept = kept.where(f.c.reread_by.is_distinct_from(only))
+    if scope.since is not None:
+        scan = scan.where(v.c.captured_at >= scope.since)
+        kept = kept.where(f.c.fetched_at >= scope.since)
+    if scope.until is not None:
+        scan = scan.where(v.c.captured_at < scope.until)
+        kept = kept.where(f.c.fetched_at < scope.until)
+    return scan, kept
+
+
 def _source_sites(source: Any, domain: Any) -> tuple[Any, ...]:
     """A filter on sites.domain keeping at least the sites of ``source``'s domains (and
     their subdomains, with any port): the scan then skips other sites' rows; which URLs
@@ -486,16 +474,12 @@ def _source_sites(source: Any, domain: Any) -> tuple[Any, ...]:
 
 
 def _keyset(
-    engine: Engine, query: Select[Any], key: Any, made_at: Any, scope: _Scope, size: int
+    engine: Engine, query: Select[Any], key: Any, size: int
 ) -> Iterator[list[Any]]:
-    """The rows of ``query`` made in the scope's time range, ``size`` at a time in ``key``
-    order. Keyset pagination: each page is a query starting after the last key, on a
-    connection held only while it runs, so memory stays flat and writers never wait on a
-    long read (SQLite) while the run goes on."""
-    if scope.since is not None:
-        query = query.where(made_at >= scope.since)
-    if scope.until is not None:
-        query = query.where(made_at < scope.until)
+    """The rows of ``query``, ``size`` at a time in ``key`` order. Keyset pagination: each
+    page is a query starting after the last key, on a connection held only while it
+    runs, so memory stays flat and writers never wait on a long read (SQLite) while the
+    run goes on."""
     query = query.where(key > bindparam("after")).order_by(key).limit(size)
     after = 0
     while True:

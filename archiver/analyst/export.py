@@ -185,12 +185,8 @@ def output(path: str | None, *, compress: bool = True) -> Iterator[IO[bytes]]:
             raw = open(target, "wb")  # noqa: SIM115
         except OSError as exc:
             raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
-        with raw:
-            if compress and target.name.endswith(".gz"):
-                with gzip.GzipFile(filename=target.name[:-3], mode="wb", fileobj=raw) as gz:
-                    yield gz
-            else:
-                yield raw
+        with raw, _compressed(raw, target.name, compress) as out:
+            yield out
         return
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
@@ -198,18 +194,23 @@ def output(path: str | None, *, compress: bool = True) -> Iterator[IO[bytes]]:
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "wb") as raw:
-            if compress and target.name.endswith(".gz"):
-                with gzip.GzipFile(filename=target.name[:-3], mode="wb", fileobj=raw,
-                                   compresslevel=6) as gz:
-                    yield gz
-            else:
-                yield raw
+        with os.fdopen(fd, "wb") as raw, _compressed(raw, target.name, compress) as out:
+            yield out
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def _compressed(raw: IO[bytes], name: str, compress: bool) -> Iterator[IO[bytes]]:
+    """``raw``, gzip-compressed when ``name`` ends in ``.gz`` (and ``compress``)."""
+    if compress and name.endswith(".gz"):
+        with gzip.GzipFile(filename=name[:-3], mode="wb", fileobj=raw, compresslevel=6) as gz:
+            yield gz
+    else:
+        yield raw
 
 
 def _umask() -> int:

@@ -310,11 +310,16 @@ def _known_as(conn: Connection, claim: str, named: str) -> str | None:
         return "a page that is not an article"
     if last.status in (404, 410):
         return f"a page that answered HTTP {last.status}"
-    if last.outcome == models.Outcome.ERROR.value and (last.reason or "").startswith(
-            ("redirect loop", "too many redirects")):
-        return "a redirect loop" if last.reason.startswith("redirect loop") \
-            else "a URL that redirects too many times"
+    if last.outcome == models.Outcome.ERROR.value:
+        for prefix, what in _REDIRECT_ERRORS.items():
+            if (last.reason or "").startswith(prefix):
+                return what
     return None
+
+
+#: Fetch reasons (spiders/news.py's describe_failure) of a URL that never ends on a page.
+_REDIRECT_ERRORS = {"redirect loop": "a redirect loop",
+                    "too many redirects": "a URL that redirects too many times"}
 
 
 def _stranger(

@@ -172,6 +172,8 @@ ORDER BY c.relname
     sequences = conn.execute(text(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = current_schema() AND c.relkind = 'S' "
+        # Guarded: PostgreSQL may test conditions in any order, and this function raises
+        # on a relation that is not a sequence.
         "AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(:r, c.oid, 'USAGE, UPDATE') "
         "END ORDER BY c.relname"),
         {"r": role}).scalars().all()

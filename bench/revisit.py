@@ -131,11 +131,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archiver.revisit import next_visit
+from archiver.revisit import EditHours, next_visit
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 HORIZON = timedelta(days=45)
@@ -265,6 +266,10 @@ def _in_hours(published: datetime, t: float, hours: tuple[int, int]) -> float:
 
 MIXED = Newsroom()
 TUNE: dict[str, Newsroom] = {
+    "shifts": replace(
+        MIXED, discover_min=60.0, edit_hours=(8, 21),
+        publish_hours=(0, 0, 0, 0, 0, 0, 0, 1, 4, 6, 6, 5, 4, 4, 5, 5, 4, 4, 3, 3, 2, 1, 1, 0),
+    ),
     "early": Newsroom(mix=(0, 1, 0, 0)),
     "late": Newsroom(mix=(0, 0, 1, 0)),
     "heavy": Newsroom(mix=(0, 0, 0, 1)),
@@ -330,6 +335,9 @@ class Result:
     caught: int = 0
     lost: int = 0
     delays: list[float] = field(default_factory=list)  # minutes
+    #: Revisits (after the first capture) and whether each found a change: what the
+    #: archive's fetch log records.
+    revisits: list[tuple[datetime, timedelta, bool]] = field(default_factory=list)
     #: Per article, the indexes of the versions caught (to compare two schedules).
     seen: list[set[int]] = field(default_factory=list)
 
@@ -364,6 +372,7 @@ def simulate(policy: Policy, articles: Sequence[Article]) -> Result:
                 caught.add(seen + new - 1)
                 seen += new
             visits.append((nxt, bool(new)))
+            res.revisits.append((nxt, nxt - visits[0][0], bool(new)))
             res.fetches += 1
         # Edits after the last visit are neither caught nor counted lost.
         res.versions += len(edits)
@@ -420,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         "--shifted", action="store_true",
         help="also run NewsDiffs started 0-15 minutes later (a reference for 'of ND's')",
     )
+    ap.add_argument("--hours", action="store_true", help="also run the policy with the site's edit hours")
     args = ap.parse_args(argv)
     head = (
         f"{'trace':10} {'schedule':10} {'fetch/art':>9} {'versions':>9} {'caught':>7} "
@@ -441,6 +451,12 @@ def main(argv: list[str] | None = None) -> int:
             trace = make_trace(name, room, args.articles, args.seed + offset)
             base = simulate(newsdiffs, trace)
             rows = [("newsdiffs", base), ("archiver", simulate(next_visit, trace))]
+            if args.hours:
+                # The site's hours as its archive knows them: learned from the changes
+                # the policy saw on its past month (the same newsroom, other articles).
+                past = simulate(next_visit, make_trace(name, room, args.articles, -1 - args.seed - offset))
+                hours = EditHours.learned(past.revisits)
+                rows.append(("archiver+h", simulate(partial(next_visit, edit_hours=hours), trace)))
             if args.shifted:
                 rows.append(("newsdiffs+", simulate(shifted_newsdiffs, trace)))
             for label, r in rows:

@@ -16,6 +16,7 @@ from archiver.revisit import (
     HOT_INTERVAL,
     MAX_INTERVAL,
     MIN_INTERVAL,
+    EditHours,
     RevisitConfig,
     RevisitConfigError,
     config_from_settings,
@@ -265,3 +266,92 @@ def test_a_source_sets_counts_as_numbers_and_durations_as_text(tmp_path):
     )
     assert dict(load_sources(path)["live"].revisit) == {
         "burst_for": 30 * M, "daily_fetches": 20, "growth": 0.5}
+
+
+#: A newsroom that edits from 6:00 to 22:00 (UTC) and sleeps at night.
+DAYTIME = EditHours([0 if h < 6 or h >= 22 else 1 for h in range(24)])
+
+
+def test_a_site_with_every_hour_alike_is_followed_as_without_hours():
+    evening = T0.replace(hour=20)
+    for visits in ([(evening, True)], [(evening, True), (evening + 2 * H, True)]):
+        plain = follow(evening, visits)
+        assert follow(evening, visits, edit_hours=EditHours([3] * 24)) == plain
+        assert len(plain) > 10
+
+
+def test_a_site_that_sleeps_at_night_is_checked_in_its_working_hours():
+    evening = T0.replace(hour=20)
+    nights = []
+    for hours in (None, DAYTIME):
+        visits = follow(evening, [(evening, True)], edit_hours=hours)
+        visits = [t for t, _ in visits if t < evening + 2 * DAY]
+        nights.append([t for t in visits if t.hour < 6 or t.hour >= 23])
+        # Checked in the first hours of the next working day, when the night's edits come.
+        assert any(t.day == 2 and 6 <= t.hour < 8 for t in visits) == (hours is DAYTIME)
+    plain, daytime = nights
+    assert plain and not daytime
+    # Its hot hours are working hours: more checks while the desk is in, none wasted after.
+    busy = follow(evening, [(evening, True)], edit_hours=DAYTIME)
+    hot = [t for t, _ in busy if t < evening.replace(hour=22)]
+    assert len(hot) > len([t for t, _ in follow(evening, [(evening, True)])
+                           if t < evening.replace(hour=22)])
+    assert all(b[0] - a[0] >= MIN_INTERVAL for a, b in pairwise(busy))
+
+
+def test_edit_hours_are_a_clock_that_runs_at_the_sites_rate():
+    ten = T0.replace(hour=10)
+    # A mean of one: a day of site time is a day.
+    assert DAYTIME.span(ten, ten + DAY) == DAY
+    assert DAYTIME.after(ten, DAY) == ten + DAY
+    # The night is short on the site's clock (a floor of a fifth of the mean), the day long.
+    night = DAYTIME.span(T0.replace(hour=22), T0.replace(hour=22) + 8 * H)
+    assert night < 2 * H and DAYTIME.span(ten, ten + 8 * H) > 8 * H
+    at = DAYTIME.after(T0.replace(hour=21), 3 * H)
+    assert at.day == 2 and 6 <= at.hour < 8
+    with pytest.raises(ValueError, match="24 rates"):
+        EditHours([1] * 23)
+    with pytest.raises(ValueError, match="24 rates"):
+        EditHours([1] * 23 + [-1])
+    with pytest.raises(ValueError, match="at least one hour"):
+        EditHours([0] * 24)
+
+
+def _log(published_hours, changed):
+    """A fetch log: for articles published at each of ``published_hours`` (on 20 days),
+    fetches at doubling ages from 15 minutes to 8 days; ``changed(at, age)`` says which
+    found a change."""
+    log = []
+    for day in range(20):
+        for hour in published_hours:
+            start = T0.replace(hour=hour) + day * DAY
+            age = 15 * M
+            while age < 8 * DAY:
+                at = start + age
+                log.append((at, age, changed(at, age)))
+                age *= 2
+    return log
+
+
+def test_a_sites_hours_are_learned_from_when_its_revisits_found_changes():
+    # Changes found by fetches made 8:00-20:00 only, whatever the article's age.
+    learned = EditHours.learned(_log(range(24), lambda at, age: 8 <= at.hour < 20 and age < 3 * DAY))
+    assert learned is not None
+    day, night = learned.weights[8:20], learned.weights[:6] + learned.weights[21:]
+    assert min(day) > 5 * max(night)
+
+
+def test_age_is_not_taken_for_the_hour_of_day():
+    # Every article appears at 4:00 and changes only while young: the site is seen
+    # changing in the early morning because its articles are young then. Its hours stay
+    # alike (within noise), not a night shift.
+    learned = EditHours.learned(_log([4], lambda at, age: age < 2 * H))
+    assert learned is not None
+    assert max(learned.weights) < 1.5 and min(learned.weights) > 0.6
+
+
+def test_too_few_changes_teach_no_hours():
+    log = _log(range(24), lambda at, age: at.hour == 9 and age < H and at.day < 4)
+    assert 0 < sum(c for *_, c in log) < 48
+    assert EditHours.learned(log) is None
+    assert EditHours.learned(log, least=1) is not None

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, and_, or_, select, text, update
 
-from archiver.revisit import RevisitConfig
+from archiver.revisit import EditHours, RevisitConfig
 from archiver.storage import models
 
 Articles = models.Article.__table__
@@ -30,6 +30,12 @@ Sites = models.Site.__table__
 
 #: Outcomes of a fetch that made a version: "changed" in the policy's terms.
 _CHANGED = (models.Outcome.NEW_ARTICLE.value, models.Outcome.NEW_VERSION.value)
+#: Outcomes of a fetch that read an article's page again: what teaches a site's hours.
+_READ = (
+    models.Outcome.NEW_VERSION.value,
+    models.Outcome.UNCHANGED.value,
+    models.Outcome.NOT_MODIFIED.value,
+)
 #: How many fetches a gone article gets after it went, and how far apart: then dropped.
 GONE_CHECKS = (timedelta(days=1), timedelta(days=3), timedelta(days=7))
 #: How long a claim holds if the crawl that made it dies.
@@ -46,15 +52,73 @@ def db_now(conn: Connection) -> datetime:
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
+class SiteHours:
+    """Each site's working hours (:class:`archiver.revisit.EditHours`), learned from its
+    fetch log and kept for ``ttl`` in this process.
+
+    What a site's revisits found over the last ``window``: for each fetch of an article
+    after its first capture that read the page (a new version, unchanged, not modified),
+    its time, the article's age (from its first capture) and whether it changed. A site
+    with fewer than 48 changes in that window has no hours yet (every hour alike).
+    """
+
+    def __init__(
+        self, window: timedelta = timedelta(days=30), ttl: timedelta = timedelta(hours=6)
+    ) -> None:
+        self.window = window
+        self.ttl = ttl
+        self._known: dict[tuple[str, int], tuple[datetime, EditHours | None]] = {}
+
+    def get(self, conn: Connection, site_id: int, now: datetime) -> EditHours | None:
+        key = (conn.engine.url.render_as_string(hide_password=True), site_id)
+        known = self._known.get(key)
+        if known is None or not now - self.ttl <= known[0] <= now:
+            known = (now, self.learn(conn, site_id, now))
+            self._known[key] = known
+        return known[1]
+
+    def learn(self, conn: Connection, site_id: int, now: datetime) -> EditHours | None:
+        """The site's hours from its fetch log (no cache)."""
+        rows = conn.execute(
+            select(Fetches.c.fetched_at, Articles.c.first_seen_at, Fetches.c.outcome)
+            .join(Articles, Articles.c.id == Fetches.c.article_id)
+            .where(
+                Articles.c.site_id == site_id,
+                Fetches.c.fetched_at >= now - self.window,
+                Fetches.c.fetched_at > Articles.c.first_seen_at,
+                Fetches.c.outcome.in_(_READ),
+            )
+        )
+        return EditHours.learned(
+            (_utc(f.fetched_at), _utc(f.fetched_at) - _utc(f.first_seen_at),
+             f.outcome == models.Outcome.NEW_VERSION.value)
+            for f in rows
+        )
+
+
+def _utc(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+#: This process's learned hours, the default of :func:`after_fetch`.
+SITE_HOURS = SiteHours()
+
+
 def after_fetch(
-    conn: Connection, article_id: int, fetched_at: datetime, config: RevisitConfig | None = None
+    conn: Connection,
+    article_id: int,
+    fetched_at: datetime,
+    config: RevisitConfig | None = None,
+    site_hours: SiteHours | None = SITE_HOURS,
 ) -> datetime | None:
     """Store the article's next visit after a fetch (in the caller's transaction, with
     the article row locked by it or not: the update is one statement), release its claim,
-    and return the time stored (None: no longer followed)."""
+    and return the time stored (None: no longer followed). ``site_hours``: the sites'
+    working hours (default: this process's, learned from the fetch log); None: every
+    hour alike."""
     config = config or RevisitConfig()
     row = conn.execute(
-        select(Articles.c.url, Articles.c.gone_at, Versions.c.published_at)
+        select(Articles.c.url, Articles.c.site_id, Articles.c.gone_at, Versions.c.published_at)
         .select_from(Articles)
         .outerjoin(
             Versions,
@@ -90,7 +154,8 @@ def after_fetch(
         )
         interval = GONE_CHECKS[checks - 1] if 0 < checks <= len(GONE_CHECKS) else None
     else:
-        nxt = config.next_visit(published_at, visits)
+        hours = site_hours.get(conn, row.site_id, now) if site_hours is not None else None
+        nxt = config.next_visit(published_at, visits, edit_hours=hours)
         interval = None if nxt is None else nxt - last
     due = None
     if interval is not None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from archiver.revisit import MAX_INTERVAL, MIN_INTERVAL
 from archiver.storage import Outcome, archive, make_engine, models
-from archiver.storage.schedule import claim, db_now, settle
+from archiver.storage.schedule import SiteHours, after_fetch, claim, db_now, settle
 
-from .helpers import BODY_B, make_article, make_fetch
+from .helpers import BODY_A, BODY_B, make_article, make_fetch
 
 URL = "https://www.example-news.com/city/night-buses"
 
@@ -246,3 +247,57 @@ def test_two_revisit_crawls_never_claim_the_same_article(pg_url: str) -> None:
         assert len(set(ids)) == 6
     finally:
         engine.dispose()
+
+
+def _site_that_edits_by_day(session: Session, articles: int) -> int:
+    """``articles`` stories of one site over the last three weeks, published at every
+    hour, revisited every 5 hours: fetches from 8:00 to 20:00 (UTC) find a change, the
+    others none. Returns the site's id."""
+    start = (datetime.now(UTC) - timedelta(days=21)).replace(minute=0, second=0, microsecond=0)
+    for a in range(articles):
+        url = f"https://www.example-news.com/city/story-{a}"
+        published = start + a * timedelta(hours=7)
+        text = BODY_A
+        for k in range(7):
+            at = published + k * timedelta(hours=5, minutes=10)
+            if k and 8 <= at.hour < 20:
+                text = f"{text}\n\nUpdate {k}: the council answered."
+            fetch = replace(make_fetch(url, meta={"kind": "article"}), fetched_at=at)
+            archive(session, fetch, make_article(text, canonical_url=url, published_at=published))
+    with session.begin():
+        return session.scalars(select(models.Article.site_id)).first()
+
+
+def test_a_sites_working_hours_are_learned_from_its_fetch_log(session: Session) -> None:
+    site = _site_that_edits_by_day(session, 24)
+    with session.begin():
+        conn = session.connection()
+        now = db_now(conn)
+        changes = session.scalar(
+            select(func.count()).where(models.Fetch.outcome == Outcome.NEW_VERSION.value))
+        assert changes >= 48
+        learned = SiteHours().learn(conn, site, now)
+        assert learned is not None
+        day, night = learned.weights[9:19], learned.weights[:7] + learned.weights[21:]
+        assert min(day) > 2 * max(night)
+        # The window is the last 30 days: a month later the site has no hours yet.
+        assert SiteHours().learn(conn, site, now + timedelta(days=40)) is None
+        # Learned once per ttl in a process.
+        hours = SiteHours()
+        assert hours.get(conn, site, now) is hours.get(conn, site, now + timedelta(hours=1))
+        # An article last seen quiet at night: its wait runs on the site's clock.
+        last_fetches = session.execute(
+            select(models.Fetch.article_id, func.max(models.Fetch.fetched_at))
+            .group_by(models.Fetch.article_id)
+        ).all()
+        article, last = next((a, t) for a, t in last_fetches if not 2 <= t.hour < 22)
+        plain = after_fetch(conn, article, last, site_hours=None)
+        by_hours = after_fetch(conn, article, last, site_hours=hours)
+        assert plain is not None and by_hours is not None and plain != by_hours
+
+
+def test_a_site_with_few_changes_has_every_hour_alike(session: Session) -> None:
+    site = _site_that_edits_by_day(session, 4)
+    with session.begin():
+        conn = session.connection()
+        assert SiteHours().learn(conn, site, db_now(conn)) is None

@@ -351,14 +351,20 @@ def parse_duration(value: Any, name: str = "duration") -> timedelta:
 
 
 def parse_value(field_name: str, value: Any, name: str | None = None) -> Any:
-    """One policy argument (``min_interval``, ``growth`` ...) from a setting or a source.
+    """One policy argument (``min_interval``, ``growth``, ``learn_hours`` ...) from a
+    setting or a source.
 
     Raises:
         RevisitConfigError: naming ``name`` (default: the argument), in one line.
     """
     name = name or field_name
-    if field_name not in POLICY_ARGUMENTS:
+    if field_name not in CONFIG_ARGUMENTS:
         raise RevisitConfigError(f"{name}: not a revisit policy setting")
+    if field_name in SWITCH_ARGUMENTS:
+        switch = value if isinstance(value, bool) else _SWITCH.get(str(value).strip().lower())
+        if switch is None:
+            raise RevisitConfigError(f"{name} must be on or off (true/false), not {value!r}")
+        return switch
     if field_name in COUNT_ARGUMENTS:
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             number = None
@@ -397,6 +403,9 @@ class RevisitConfig:
     daily_fetches: int = DAILY_FETCHES
     busy_interval: timedelta = BUSY_INTERVAL
     follow_for: timedelta = FOLLOW_FOR
+    #: Whether a site's working hours, learned from its fetch log, set the policy's clock
+    #: (archiver/storage/schedule.py); not an argument of :func:`next_visit`.
+    learn_hours: bool = True
     #: Per-source configurations, ``(domains, config)``: an article whose host is one of
     #: the domains (or a subdomain) follows that config (see :meth:`for_url`).
     sources: tuple[tuple[tuple[str, ...], RevisitConfig], ...] = ()
@@ -448,13 +457,17 @@ class RevisitConfig:
         return config
 
 
-#: The keyword arguments of :func:`next_visit` that configuration may set.
-POLICY_ARGUMENTS = tuple(f.name for f in fields(RevisitConfig) if f.name != "sources")
+#: What configuration may set: the keyword arguments of :func:`next_visit`, and switches.
+CONFIG_ARGUMENTS = tuple(f.name for f in fields(RevisitConfig) if f.name != "sources")
+SWITCH_ARGUMENTS = ("learn_hours",)
+POLICY_ARGUMENTS = tuple(a for a in CONFIG_ARGUMENTS if a not in SWITCH_ARGUMENTS)
 #: The arguments that are whole numbers (counts) and factors; the others are durations.
 COUNT_ARGUMENTS = ("daily_fetches",)
 FACTOR_ARGUMENTS = ("growth", "heavy_growth")
-#: Settings names (``ARCHIVER_REVISIT_<NAME>``: durations such as ``15m``, or factors).
-SETTINGS = {f"ARCHIVER_REVISIT_{name.upper()}": name for name in POLICY_ARGUMENTS}
+#: Settings names (``ARCHIVER_REVISIT_<NAME>``: durations such as ``15m``, factors, on/off).
+SETTINGS = {f"ARCHIVER_REVISIT_{name.upper()}": name for name in CONFIG_ARGUMENTS}
+_SWITCH = {"true": True, "on": True, "yes": True, "1": True,
+           "false": False, "off": False, "no": False, "0": False}
 
 
 def config_from_settings(settings: Mapping[str, Any] | Callable[[str], Any]) -> RevisitConfig:

@@ -355,3 +355,20 @@ def test_too_few_changes_teach_no_hours():
     assert 0 < sum(c for *_, c in log) < 48
     assert EditHours.learned(log) is None
     assert EditHours.learned(log, least=1) is not None
+
+
+def test_learning_a_sites_hours_can_be_switched_off():
+    assert RevisitConfig().learn_hours is True
+    assert config_from_settings({"ARCHIVER_REVISIT_LEARN_HOURS": "off"}).learn_hours is False
+    assert config_from_settings({"ARCHIVER_REVISIT_LEARN_HOURS": "1"}).learn_hours is True
+    with pytest.raises(RevisitConfigError, match="ARCHIVER_REVISIT_LEARN_HOURS must be on or off"):
+        config_from_settings({"ARCHIVER_REVISIT_LEARN_HOURS": "sometimes"})
+    # Not an argument of the pure function.
+    assert "learn_hours" not in RevisitConfig().kwargs()
+
+
+def test_a_source_switches_learning_its_hours_off(tmp_path):
+    path = tmp_path / "sources.toml"
+    path.write_text('[[source]]\nname = "wire"\ndomains = ["wire.example"]\n'
+                    "revisit_learn_hours = false\n")
+    assert dict(load_sources(path)["wire"].revisit) == {"learn_hours": False}

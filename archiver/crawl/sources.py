@@ -29,9 +29,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from archiver.revisit import (
+    CONFIG_ARGUMENTS,
     COUNT_ARGUMENTS,
     FACTOR_ARGUMENTS,
-    POLICY_ARGUMENTS,
+    SWITCH_ARGUMENTS,
     RevisitConfigError,
     parse_value,
 )
@@ -87,8 +88,8 @@ class Source:
 
 #: ``revisit_<argument>`` keys set the revisit policy's arguments for a source.
 _REVISIT_PREFIX = "revisit_"
-#: The policy's arguments that are numbers, not durations.
-_REVISIT_NUMBERS = COUNT_ARGUMENTS + FACTOR_ARGUMENTS
+#: The policy's arguments that are numbers or true/false in TOML, not durations.
+_REVISIT_NUMBERS = COUNT_ARGUMENTS + FACTOR_ARGUMENTS + SWITCH_ARGUMENTS
 _LIST_KEYS = ("domains", "sitemaps", "feeds", "start_pages", "urls", "drop", "keep")
 
 
@@ -142,7 +143,7 @@ def _source_from_table(table: dict, where: str) -> Source:
         values["every"] = every.strip()
     values["revisit"] = _revisit_values(table, f"{where}: source {name!r}")
     unknown = set(table) - {"name", "article_pattern", "depth", "extractor", "every", *_LIST_KEYS,
-                            *(_REVISIT_PREFIX + a for a in POLICY_ARGUMENTS)}
+                            *(_REVISIT_PREFIX + a for a in CONFIG_ARGUMENTS)}
     if unknown:
         raise SourcesError(f"{where}: source {name!r}: unknown keys {sorted(unknown)}")
     return Source(**values)
@@ -153,7 +154,7 @@ def _revisit_values(table: dict, where: str) -> tuple[tuple[str, Any], ...]:
     values = []
     for key in sorted(k for k in table if k.startswith(_REVISIT_PREFIX)):
         argument, raw = key.removeprefix(_REVISIT_PREFIX), table[key]
-        if argument not in POLICY_ARGUMENTS:
+        if argument not in CONFIG_ARGUMENTS:
             continue  # an unknown key, reported with the others
         if argument not in _REVISIT_NUMBERS and not isinstance(raw, str):
             # A TOML number would have to mean seconds: a unit says what is meant.

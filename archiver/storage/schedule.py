@@ -154,7 +154,9 @@ def after_fetch(
         )
         interval = GONE_CHECKS[checks - 1] if 0 < checks <= len(GONE_CHECKS) else None
     else:
-        hours = site_hours.get(conn, row.site_id, now) if site_hours is not None else None
+        hours = None
+        if site_hours is not None and config.learn_hours:
+            hours = site_hours.get(conn, row.site_id, now)
         nxt = config.next_visit(published_at, visits, edit_hours=hours)
         interval = None if nxt is None else nxt - last
     due = None

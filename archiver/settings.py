@@ -74,6 +74,9 @@ ARCHIVER_REVISIT_EVERY = os.environ.get("ARCHIVER_REVISIT_EVERY", "5m")
 ARCHIVER_REVISIT_MIN_INTERVAL = os.environ.get("ARCHIVER_REVISIT_MIN_INTERVAL", "")
 ARCHIVER_REVISIT_MAX_INTERVAL = os.environ.get("ARCHIVER_REVISIT_MAX_INTERVAL", "")
 ARCHIVER_REVISIT_FOLLOW_FOR = os.environ.get("ARCHIVER_REVISIT_FOLLOW_FOR", "")
+#: Learn each site's working hours from its fetch log, and run the revisit policy on the
+#: site's clock (archiver/storage/schedule.py): ``on`` (default) or ``off``.
+ARCHIVER_REVISIT_LEARN_HOURS = os.environ.get("ARCHIVER_REVISIT_LEARN_HOURS", "")
 #: Articles a revisit crawl claims per database round trip, as it needs more requests.
 ARCHIVER_REVISIT_BATCH = 500
 

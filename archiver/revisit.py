@@ -250,44 +250,57 @@ class EditHours:
     @classmethod
     def learned(
         cls,
-        fetches: Iterable[tuple[datetime, timedelta, bool]],
+        gaps: Iterable[tuple[datetime, datetime, datetime, bool]],
         *,
         least: int = 48,
         floor: float = 0.2,
-        prior: float = 2.0,
+        prior: float = 4.0,
     ) -> EditHours | None:
-        """The clock of a site from its revisits: ``(fetched_at, age, changed)`` of the
-        fetches after each article's first capture, ``age`` counted from that capture (or
-        publication). None with fewer than ``least`` changes: too few to tell the site's
-        hours.
+        """The clock of a site from its revisits, each ``(born, since, until, changed)``:
+        an article first captured at ``born`` was read at ``since`` and again at
+        ``until``, which found it ``changed`` or not. None with fewer than ``least``
+        changes: too few to tell the site's hours.
 
-        Edits depend on an article's age as much as on the hour: a site whose articles
-        all appear at 4:00 changes mostly in the early morning because its articles are
-        young then. So the share of fetches that found a change is fitted as (a rate by
-        age, on a doubling scale) x (a rate by hour), by iterative proportional fitting,
-        and the hours' rates are the clock's. Where the two cannot be told apart (every
-        article published at the same hour) the age takes it all and the hours stay
-        alike. Each hour is pulled toward the average by one change's worth of evidence,
-        so an hour seldom fetched is neither dead nor busy.
+        The site's edits are taken as a rate that is (a rate by the article's age, on a
+        doubling scale) x (a rate by hour of day): edits depend on age as much as on the
+        hour, and a site whose articles all appear at 4:00 changes mostly in the early
+        morning because its articles are young then. Each revisit watched the hours
+        between ``since`` and ``until`` (a long wait watched many); a change it found
+        happened somewhere in them, in proportion to the rate (expectation-
+        maximisation), and the two factors are fitted in turn to what was found where
+        (iterative proportional fitting). The hours' factors are the clock's. Where age
+        and hour cannot be told apart (every article published at the same hour) the
+        hours stay near alike. Each hour is pulled toward the average by ``prior``
+        changes' worth of evidence, so an hour seldom watched is neither dead nor busy.
         """
-        tried = [[0] * 24 for _ in _AGE_BANDS]
-        found = [[0] * 24 for _ in _AGE_BANDS]
-        for t, age, changed in fetches:
-            band = bisect.bisect_right(_AGE_BANDS, age) - 1
-            h = _aware(t).astimezone(UTC).hour
-            tried[band][h] += 1
-            found[band][h] += bool(changed)
-        if sum(map(sum, found)) < least:
+        bands = len(_AGE_BANDS)
+        watched = [0.0] * (bands * 24)  # hours watched, by (age band, hour of day)
+        found: list[list[tuple[int, float]]] = []  # each change's hours: (cell, hours)
+        for born, since, until, changed in gaps:
+            cells = _watched(_aware(born), _aware(since), _aware(until))
+            for cell, hours in cells:
+                watched[cell] += hours
+            if changed and cells:
+                found.append(cells)
+        if len(found) < least:
             return None
-        by_hour = [1.0] * 24
+        by_age, by_hour = [1.0] * bands, [1.0] * 24
         for _ in range(30):
+            # Where each change happened, as far as the current rates say.
+            changes = [0.0] * (bands * 24)
+            for cells in found:
+                rates = [hours * by_age[c // 24] * by_hour[c % 24] for c, hours in cells]
+                total = sum(rates) or 1.0
+                for (cell, _), rate in zip(cells, rates):
+                    changes[cell] += rate / total
             by_age = [
-                sum(f) / max(1e-9, sum(n * w for n, w in zip(ns, by_hour)))
-                for f, ns in zip(found, tried)
+                sum(changes[b * 24 : b * 24 + 24])
+                / max(1e-9, sum(watched[b * 24 + h] * by_hour[h] for h in range(24)))
+                for b in range(bands)
             ]
             by_hour = [
-                (sum(found[b][h] for b in range(len(_AGE_BANDS))) + prior)
-                / (sum(tried[b][h] * by_age[b] for b in range(len(_AGE_BANDS))) + prior)
+                (sum(changes[b * 24 + h] for b in range(bands)) + prior)
+                / (sum(watched[b * 24 + h] * by_age[b] for b in range(bands)) + prior)
                 for h in range(24)
             ]
         return cls(by_hour, floor)
@@ -313,6 +326,34 @@ class EditHours:
 
 def _aware(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _watched(born: datetime, since: datetime, until: datetime) -> list[tuple[int, float]]:
+    """The hours from ``since`` to ``until`` of an article first captured at ``born``, as
+    ``(age band x 24 + hour of day, hours)``."""
+    watched: dict[int, float] = {}
+    start = since.timestamp() / 3600
+    end = until.timestamp() / 3600
+    origin = born.timestamp() / 3600
+    edges = [origin + band / timedelta(hours=1) for band in _AGE_BANDS[1:]] + [math.inf]
+    while start < end:
+        band = bisect.bisect_right(edges, start)
+        stop = min(end, edges[band])
+        # Whole days watch every hour alike; the rest hour by hour.
+        days, rest = divmod(stop - start, 24)
+        if days:
+            for h in range(24):
+                watched[band * 24 + h] = watched.get(band * 24 + h, 0.0) + days
+        t = start
+        while rest > 1e-9:
+            hour = math.floor(t + 1e-9)
+            step = min(rest, hour + 1 - t)
+            cell = band * 24 + hour % 24
+            watched[cell] = watched.get(cell, 0.0) + step
+            t += step
+            rest -= step
+        start = stop
+    return list(watched.items())
 
 
 class RevisitConfigError(ValueError):

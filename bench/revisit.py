@@ -337,7 +337,7 @@ class Result:
     delays: list[float] = field(default_factory=list)  # minutes
     #: Revisits (after the first capture) and whether each found a change: what the
     #: archive's fetch log records.
-    revisits: list[tuple[datetime, timedelta, bool]] = field(default_factory=list)
+    revisits: list[tuple[datetime, datetime, datetime, bool]] = field(default_factory=list)
     #: Per article, the indexes of the versions caught (to compare two schedules).
     seen: list[set[int]] = field(default_factory=list)
 
@@ -371,8 +371,8 @@ def simulate(policy: Policy, articles: Sequence[Article]) -> Result:
                 res.delays.append((nxt - edits[seen + new - 1]) / timedelta(minutes=1))
                 caught.add(seen + new - 1)
                 seen += new
+            res.revisits.append((visits[0][0], visits[-1][0], nxt, bool(new)))
             visits.append((nxt, bool(new)))
-            res.revisits.append((nxt, nxt - visits[0][0], bool(new)))
             res.fetches += 1
         # Edits after the last visit are neither caught nor counted lost.
         res.versions += len(edits)
@@ -456,10 +456,15 @@ def main(argv: list[str] | None = None) -> int:
             rows = [("newsdiffs", base), ("archiver", simulate(next_visit, trace))]
             if not args.no_hours:
                 # The site's hours as its archive knows them: learned from the revisits
-                # the policy made on its past month (the same newsroom, other articles),
-                # as archiver/storage/schedule.py learns them from the fetch log.
-                past = make_trace(name, room, args.articles, -1 - args.seed - offset)
-                hours = EditHours.learned(simulate(next_visit, past).revisits)
+                # made on its past two months (the same newsroom, other articles), as
+                # archiver/storage/schedule.py learns them from the fetch log: two
+                # months before, every hour alike; the month before, on those hours.
+                hours = None
+                for month in (2, 1):
+                    seed = -month * 100_000 - args.seed - offset
+                    past = make_trace(name, room, args.articles, seed)
+                    policy = partial(next_visit, edit_hours=hours)
+                    hours = EditHours.learned(simulate(policy, past).revisits)
                 rows.append(("archiver+h", simulate(partial(next_visit, edit_hours=hours), trace)))
             if args.shifted:
                 rows.append(("newsdiffs+", simulate(shifted_newsdiffs, trace)))

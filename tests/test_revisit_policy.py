@@ -317,25 +317,25 @@ def test_edit_hours_are_a_clock_that_runs_at_the_sites_rate():
         EditHours([0] * 24)
 
 
-def _log(published_hours, changed):
-    """A fetch log: for articles published at each of ``published_hours`` (on 20 days),
-    fetches at doubling ages from 15 minutes to 8 days; ``changed(at, age)`` says which
-    found a change."""
+def _log(published_hours, changed, every=30 * M, until=2 * DAY):
+    """Revisits ``(born, since, until, changed)``: articles published at each of
+    ``published_hours`` (on 20 days), fetched ``every`` so often ``until`` that age;
+    ``changed(at, age)`` says which fetch found a change."""
     log = []
     for day in range(20):
         for hour in published_hours:
-            start = T0.replace(hour=hour) + day * DAY
-            age = 15 * M
-            while age < 8 * DAY:
-                at = start + age
-                log.append((at, age, changed(at, age)))
-                age *= 2
+            born = T0.replace(hour=hour) + day * DAY
+            since = born
+            while (at := since + every) - born < until:
+                log.append((born, since, at, changed(at, at - born)))
+                since = at
     return log
 
 
 def test_a_sites_hours_are_learned_from_when_its_revisits_found_changes():
-    # Changes found by fetches made 8:00-20:00 only, whatever the article's age.
-    learned = EditHours.learned(_log(range(24), lambda at, age: 8 <= at.hour < 20 and age < 3 * DAY))
+    # Edits made 8:00-20:00 only (in the first half of each hour), whatever the age.
+    learned = EditHours.learned(
+        _log(range(24), lambda at, age: 8 <= at.hour < 20 and at.minute == 30))
     assert learned is not None
     day, night = learned.weights[8:20], learned.weights[:6] + learned.weights[21:]
     assert min(day) > 5 * max(night)
@@ -345,13 +345,13 @@ def test_age_is_not_taken_for_the_hour_of_day():
     # Every article appears at 4:00 and changes only while young: the site is seen
     # changing in the early morning because its articles are young then. Its hours stay
     # alike (within noise), not a night shift.
-    learned = EditHours.learned(_log([4], lambda at, age: age < 2 * H))
+    learned = EditHours.learned(_log([4], lambda at, age: age < 2 * H, every=15 * M))
     assert learned is not None
     assert max(learned.weights) < 1.5 and min(learned.weights) > 0.6
 
 
 def test_too_few_changes_teach_no_hours():
-    log = _log(range(24), lambda at, age: at.hour == 9 and age < H and at.day < 4)
+    log = _log(range(24), lambda at, age: at.hour == 9 and age < H and at.day < 4, until=2 * H)
     assert 0 < sum(c for *_, c in log) < 48
     assert EditHours.learned(log) is None
     assert EditHours.learned(log, least=1) is not None

@@ -14,11 +14,11 @@ pushed out of reach (never).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, and_, or_, select, text, update
+from sqlalchemy import Connection, Row, and_, or_, select, text, update
 
 from archiver.revisit import EditHours, RevisitConfig
 from archiver.storage import models
@@ -30,12 +30,9 @@ Sites = models.Site.__table__
 
 #: Outcomes of a fetch that made a version: "changed" in the policy's terms.
 _CHANGED = (models.Outcome.NEW_ARTICLE.value, models.Outcome.NEW_VERSION.value)
-#: Outcomes of a fetch that read an article's page again: what teaches a site's hours.
-_READ = (
-    models.Outcome.NEW_VERSION.value,
-    models.Outcome.UNCHANGED.value,
-    models.Outcome.NOT_MODIFIED.value,
-)
+#: Outcomes of a fetch that read an article's page and found it as it was: with the
+#: changed ones, what teaches a site's hours.
+_READ = (models.Outcome.UNCHANGED.value, models.Outcome.NOT_MODIFIED.value)
 #: How many fetches a gone article gets after it went, and how far apart: then dropped.
 GONE_CHECKS = (timedelta(days=1), timedelta(days=3), timedelta(days=7))
 #: How long a claim holds if the crawl that made it dies.
@@ -56,10 +53,11 @@ class SiteHours:
     """Each site's working hours (:class:`archiver.revisit.EditHours`), learned from its
     fetch log and kept for ``ttl`` in this process.
 
-    What a site's revisits found over the last ``window``: for each fetch of an article
-    after its first capture that read the page (a new version, unchanged, not modified),
-    its time, the article's age (from its first capture) and whether it changed. A site
-    with fewer than 48 changes in that window has no hours yet (every hour alike).
+    What a site's revisits found over the last ``window``: for each two fetches in a row
+    of one of its articles that read the page (a first capture, a new version,
+    unchanged, not modified: errors say nothing), the hours between them and whether
+    the second found a change. A site with fewer than 48 changes in that window has no
+    hours yet (every hour alike).
     """
 
     def __init__(
@@ -80,20 +78,32 @@ class SiteHours:
     def learn(self, conn: Connection, site_id: int, now: datetime) -> EditHours | None:
         """The site's hours from its fetch log (no cache)."""
         rows = conn.execute(
-            select(Fetches.c.fetched_at, Articles.c.first_seen_at, Fetches.c.outcome)
+            select(
+                Fetches.c.article_id, Fetches.c.fetched_at, Fetches.c.outcome,
+                Articles.c.first_seen_at,
+            )
             .join(Articles, Articles.c.id == Fetches.c.article_id)
             .where(
                 Articles.c.site_id == site_id,
                 Fetches.c.fetched_at >= now - self.window,
-                Fetches.c.fetched_at > Articles.c.first_seen_at,
-                Fetches.c.outcome.in_(_READ),
+                Fetches.c.outcome.in_(_READ + _CHANGED),
             )
+            .order_by(Fetches.c.article_id, Fetches.c.fetched_at, Fetches.c.id)
         )
-        return EditHours.learned(
-            (_utc(f.fetched_at), _utc(f.fetched_at) - _utc(f.first_seen_at),
-             f.outcome == models.Outcome.NEW_VERSION.value)
-            for f in rows
-        )
+        return EditHours.learned(_revisits(rows))
+
+
+def _revisits(rows: Iterable[Row]) -> Iterator[tuple[datetime, datetime, datetime, bool]]:
+    """``(born, since, until, changed)`` for each two reads in a row of one article, from
+    its reads in order (see :meth:`EditHours.learned`)."""
+    previous = None
+    for row in rows:
+        at = _utc(row.fetched_at)
+        if previous is not None and previous.article_id == row.article_id:
+            since = _utc(previous.fetched_at)
+            if at > since:
+                yield _utc(row.first_seen_at), since, at, row.outcome in _CHANGED
+        previous = row
 
 
 def _utc(t: datetime) -> datetime:

@@ -73,6 +73,19 @@ class Site(Base):
     first_seen_at: Mapped[datetime]
 
 
+class SiteEditHours(Base):
+    """A site's working hours as the revisit policy learned them from its fetch log
+    (archiver/storage/schedule.py): 24 relative edit rates by hour of day (UTC, mean 1),
+    None while the site has shown too few changes to tell."""
+
+    __tablename__ = "site_hours"
+
+    site_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("sites.id"), primary_key=True)
+    weights: Mapped[list[float] | None] = mapped_column(JSONType)
+    changes: Mapped[int]
+    learned_at: Mapped[datetime]
+
+
 class Article(Base):
     """One article, identified by its normalised canonical URL."""
 

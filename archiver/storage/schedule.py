@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Row, and_, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from archiver.revisit import EditHours, RevisitConfig
 from archiver.storage import models
@@ -27,6 +28,7 @@ Articles = models.Article.__table__
 Fetches = models.Fetch.__table__
 Versions = models.Version.__table__
 Sites = models.Site.__table__
+SiteHoursTable = models.SiteEditHours.__table__
 
 #: Outcomes of a fetch that made a version: "changed" in the policy's terms.
 _CHANGED = (models.Outcome.NEW_ARTICLE.value, models.Outcome.NEW_VERSION.value)
@@ -51,7 +53,8 @@ def db_now(conn: Connection) -> datetime:
 
 class SiteHours:
     """Each site's working hours (:class:`archiver.revisit.EditHours`), learned from its
-    fetch log and kept for ``ttl`` in this process.
+    fetch log and kept in ``site_hours`` for ``ttl``, so that every crawl process uses
+    one fit and a site is learned again at most every few hours.
 
     What a site's revisits found over the last ``window``: for each two fetches in a row
     of one of its articles that read the page (a first capture, a new version,
@@ -65,18 +68,40 @@ class SiteHours:
     ) -> None:
         self.window = window
         self.ttl = ttl
-        self._known: dict[tuple[str, int], tuple[datetime, EditHours | None]] = {}
 
     def get(self, conn: Connection, site_id: int, now: datetime) -> EditHours | None:
-        key = (conn.engine.url.render_as_string(hide_password=True), site_id)
-        known = self._known.get(key)
-        if known is None or not now - self.ttl <= known[0] <= now:
-            known = (now, self.learn(conn, site_id, now))
-            self._known[key] = known
-        return known[1]
+        """The site's hours as stored, learned again (and stored, in the caller's
+        transaction) when older than ``ttl`` or dated after ``now`` (a skewed clock)."""
+        row = conn.execute(
+            select(SiteHoursTable.c.weights, SiteHoursTable.c.learned_at)
+            .where(SiteHoursTable.c.site_id == site_id)
+        ).first()
+        if row is not None and now - self.ttl <= _utc(row.learned_at) <= now:
+            return EditHours(row.weights) if row.weights else None
+        gaps = list(self.revisits(conn, site_id, now))
+        hours = EditHours.learned(gaps)
+        values = dict(
+            site_id=site_id,
+            weights=list(hours.weights) if hours is not None else None,
+            changes=sum(1 for *_, changed in gaps if changed),
+            learned_at=now,
+        )
+        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
+        stmt = insert(SiteHoursTable).values(values)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["site_id"],
+            set_={k: stmt.excluded[k] for k in ("weights", "changes", "learned_at")},
+        ))
+        return hours
 
     def learn(self, conn: Connection, site_id: int, now: datetime) -> EditHours | None:
-        """The site's hours from its fetch log (no cache)."""
+        """The site's hours from its fetch log (nothing stored)."""
+        return EditHours.learned(self.revisits(conn, site_id, now))
+
+    def revisits(
+        self, conn: Connection, site_id: int, now: datetime
+    ) -> Iterator[tuple[datetime, datetime, datetime, bool]]:
+        """The site's revisits in the window (see :meth:`EditHours.learned`)."""
         rows = conn.execute(
             select(
                 Fetches.c.article_id, Fetches.c.fetched_at, Fetches.c.outcome,
@@ -90,7 +115,7 @@ class SiteHours:
             )
             .order_by(Fetches.c.article_id, Fetches.c.fetched_at, Fetches.c.id)
         )
-        return EditHours.learned(_revisits(rows))
+        return _revisits(rows)
 
 
 def _revisits(rows: Iterable[Row]) -> Iterator[tuple[datetime, datetime, datetime, bool]]:
@@ -110,7 +135,7 @@ def _utc(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
-#: This process's learned hours, the default of :func:`after_fetch`.
+#: The default of :func:`after_fetch`: hours learned from 30 days, kept 6 hours.
 SITE_HOURS = SiteHours()
 
 

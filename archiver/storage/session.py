@@ -137,7 +137,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 #: The newest migration's revision: the schema this code reads and writes. A test keeps
 #: it equal to Alembic's head (archiver/storage/migrate.py); a new migration must update it.
-SCHEMA_HEAD = "0014"
+SCHEMA_HEAD = "0015"
 
 
 def current_revision(conn: Connection) -> str | None:

@@ -282,9 +282,22 @@ def test_a_sites_working_hours_are_learned_from_its_fetch_log(session: Session) 
         assert min(day) > 2 * max(night)
         # The window is the last 30 days: a month later the site has no hours yet.
         assert SiteHours().learn(conn, site, now + timedelta(days=40)) is None
-        # Learned once per ttl in a process.
+        # Kept in site_hours for every crawl process: the crawl stored what the site's
+        # first fetch taught (nothing yet), and keeps it for the ttl (6 hours).
+        first = session.get(models.SiteEditHours, site)
+        assert first is not None and first.weights is None and first.changes == 0
         hours = SiteHours()
-        assert hours.get(conn, site, now) is hours.get(conn, site, now + timedelta(hours=1))
+        assert hours.get(conn, site, now) is None
+        # Older than that, learned again.
+        later = now + timedelta(hours=7)
+        assert hours.get(conn, site, later).weights == pytest.approx(learned.weights)
+        session.expire_all()
+        stored = session.get(models.SiteEditHours, site)
+        assert stored.learned_at == later and stored.changes == changes
+        conn.execute(update(models.SiteEditHours).values(weights=[1.0] * 24))
+        assert hours.get(conn, site, later + timedelta(hours=5)).weights == (1.0,) * 24
+        assert hours.get(conn, site, later + timedelta(hours=7)).weights == pytest.approx(
+            learned.weights)
         # An article last seen quiet at night: its wait runs on the site's clock.
         last_fetches = session.execute(
             select(models.Fetch.article_id, func.max(models.Fetch.fetched_at))
@@ -307,3 +320,8 @@ def test_a_site_with_few_changes_has_every_hour_alike(session: Session) -> None:
     with session.begin():
         conn = session.connection()
         assert SiteHours().learn(conn, site, db_now(conn)) is None
+        # Stored as such, so that it is not learned again at every fetch.
+        assert SiteHours().get(conn, site, db_now(conn) + timedelta(hours=7)) is None
+        session.expire_all()
+        stored = session.get(models.SiteEditHours, site)
+        assert stored is not None and stored.weights is None and 0 < stored.changes < 48

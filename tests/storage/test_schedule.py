@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from archiver.revisit import MAX_INTERVAL, MIN_INTERVAL, RevisitConfig
@@ -294,6 +296,12 @@ def test_a_sites_working_hours_are_learned_from_its_fetch_log(session: Session) 
         session.expire_all()
         stored = session.get(models.SiteEditHours, site)
         assert stored.learned_at == later and stored.changes == changes
+        # The README's query for it.
+        readme = (Path(__file__).parents[2] / "README.md").read_text()
+        query = re.search(r"`(SELECT s\.domain, h\.weights.*?)`", readme)
+        assert query is not None
+        assert [(r.domain, r.changes) for r in conn.execute(text(query[1]))] == [
+            ("example-news.com", changes)]
         conn.execute(update(models.SiteEditHours).values(weights=[1.0] * 24))
         assert hours.get(conn, site, later + timedelta(hours=5)).weights == (1.0,) * 24
         assert hours.get(conn, site, later + timedelta(hours=7)).weights == pytest.approx(

@@ -221,6 +221,8 @@ def _wall_span(a: datetime, b: datetime) -> timedelta:
 
 #: Age bands for learning a site's hours (lower bounds): 0, 15 min, 30 min, 1 h ... doubling.
 _AGE_BANDS = [timedelta(0)] + [timedelta(minutes=15 * 2**i) for i in range(14)]
+#: Where each band ends, in hours of age (the last never ends).
+_BAND_ENDS = [band / timedelta(hours=1) for band in _AGE_BANDS[1:]] + [math.inf]
 
 
 class EditHours:
@@ -335,10 +337,9 @@ def _watched(born: datetime, since: datetime, until: datetime) -> list[tuple[int
     start = since.timestamp() / 3600
     end = until.timestamp() / 3600
     origin = born.timestamp() / 3600
-    edges = [origin + band / timedelta(hours=1) for band in _AGE_BANDS[1:]] + [math.inf]
     while start < end:
-        band = bisect.bisect_right(edges, start)
-        stop = min(end, edges[band])
+        band = bisect.bisect_right(_BAND_ENDS, start - origin)
+        stop = min(end, origin + _BAND_ENDS[band])
         # Whole days watch every hour alike; the rest hour by hour.
         days, rest = divmod(stop - start, 24)
         if days:

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Row, and_, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from archiver.revisit import EditHours, RevisitConfig
 from archiver.storage import models
+from archiver.storage.upsert import insert_or_update
 
 Articles = models.Article.__table__
 Fetches = models.Fetch.__table__
@@ -86,12 +86,7 @@ class SiteHours:
             changes=sum(1 for *_, changed in gaps if changed),
             learned_at=now,
         )
-        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
-        stmt = insert(SiteHoursTable).values(values)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=["site_id"],
-            set_={k: stmt.excluded[k] for k in ("weights", "changes", "learned_at")},
-        ))
+        conn.execute(insert_or_update(conn, SiteHoursTable, ["site_id"], values))
         return hours
 
     def learn(self, conn: Connection, site_id: int, now: datetime) -> EditHours | None:
@@ -149,8 +144,8 @@ def after_fetch(
     """Store the article's next visit after a fetch (in the caller's transaction, with
     the article row locked by it or not: the update is one statement), release its claim,
     and return the time stored (None: no longer followed). ``site_hours``: the sites'
-    working hours (default: this process's, learned from the fetch log); None: every
-    hour alike."""
+    working hours (default: kept in ``site_hours``, learned from the fetch log every 6
+    hours); None, or the config's ``learn_hours`` off: every hour alike."""
     config = config or RevisitConfig()
     row = conn.execute(
         select(Articles.c.url, Articles.c.site_id, Articles.c.gone_at, Versions.c.published_at)

@@ -1,4 +1,4 @@
-"""``INSERT ... ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite alike."""
+"""``INSERT ... ON CONFLICT DO NOTHING`` (or ``DO UPDATE``) on PostgreSQL and SQLite alike."""
 
 from __future__ import annotations
 
@@ -35,3 +35,21 @@ def _statement(dialect: str, model: Any, conflict_columns: tuple[str, ...], retu
     else:
         raise NotImplementedError(f"no upsert for the {dialect} dialect")
     return stmt.returning(returning) if returning is not None else stmt
+
+
+def insert_or_update(
+    bind: Session | Connection, model: Any, conflict_columns: list[str], values: dict[str, Any]
+) -> Any:
+    """An insert of the row ``values`` into ``model``'s table that, when
+    ``conflict_columns`` already hold the same values, sets the row's other columns to
+    ``values`` instead."""
+    table = getattr(model, "__table__", model)
+    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
+    if dialect.name not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"no upsert for the {dialect.name} dialect")
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table).values(values)
+    return stmt.on_conflict_do_update(
+        index_elements=conflict_columns,
+        set_={k: stmt.excluded[k] for k in values if k not in conflict_columns},
+    )

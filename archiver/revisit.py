@@ -59,8 +59,16 @@ edits are likely, and nowhere else.
   quiet, not a year: it cannot drop an article early. (The crawl also adds the interval
   to the database's clock, archiver/storage/schedule.py.)
 
-The time of day is not known to the policy: a listing gives publication times, not a
-newsroom's working hours.
+* Newsrooms keep hours. One that stops editing at night publishes the night's edits in
+  the first minutes of its morning shift, hours after the article went quiet, when
+  checks are hours apart: one article's history cannot show that, its site's can. With
+  ``edit_hours`` (:class:`EditHours`, learned from the site's fetch log by
+  archiver/storage/schedule.py) the quiet time and every wait run on the site's clock,
+  whose hours are long when it edits much and short when it sleeps (never below a fifth
+  of the mean: an edit at an odd hour stays possible). A night adds little quiet time,
+  a wait begun in the evening ends soon after the shift starts, and the hot hours of an
+  article published at night are the next morning's. Without it (the default) every
+  hour is alike.
 
 Measured
 --------
@@ -337,9 +345,11 @@ def _watched(born: datetime, since: datetime, until: datetime) -> list[tuple[int
     start = since.timestamp() / 3600
     end = until.timestamp() / 3600
     origin = born.timestamp() / 3600
+    band = bisect.bisect_right(_BAND_ENDS, start - origin)
     while start < end:
-        band = bisect.bisect_right(_BAND_ENDS, start - origin)
-        stop = min(end, origin + _BAND_ENDS[band])
+        # One band after another (not found again from ``start``: rounding could find
+        # the band just left, and never get past its end).
+        stop = max(start, min(end, origin + _BAND_ENDS[band]))
         # Whole days watch every hour alike; the rest hour by hour.
         days, rest = divmod(stop - start, 24)
         if days:
@@ -354,6 +364,7 @@ def _watched(born: datetime, since: datetime, until: datetime) -> list[tuple[int
             t += step
             rest -= step
         start = stop
+        band += 1
     return list(watched.items())
 
 

@@ -19,6 +19,7 @@ from archiver.revisit import (
     EditHours,
     RevisitConfig,
     RevisitConfigError,
+    _watched,
     config_from_settings,
     next_visit,
     parse_duration,
@@ -372,3 +373,15 @@ def test_a_source_switches_learning_its_hours_off(tmp_path):
     path.write_text('[[source]]\nname = "wire"\ndomains = ["wire.example"]\n'
                     "revisit_learn_hours = false\n")
     assert dict(load_sources(path)["wire"].revisit) == {"learn_hours": False}
+
+
+def test_the_hours_a_revisit_watched_add_up_whatever_the_rounding():
+    # Times whose offsets from the capture do not round exactly to the age bands' ends
+    # (a revisit crossing several bands, and a long wait crossing days).
+    born = datetime(2026, 3, 1, 12, 0, 0, 123457, tzinfo=UTC)
+    for since, until in [(born + 7 * M, born + 5 * H + 17 * M),
+                         (born + 2 * DAY + 3 * M, born + 9 * DAY + 11 * H),
+                         (born - H, born + 20 * M)]:
+        cells = _watched(born, since, until)
+        assert sum(h for _, h in cells) == pytest.approx((until - since) / H)
+        assert all(h > 0 for _, h in cells)

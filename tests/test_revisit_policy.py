@@ -343,19 +343,25 @@ def test_a_sites_hours_are_learned_from_when_its_revisits_found_changes():
 
 
 def test_age_is_not_taken_for_the_hour_of_day():
-    # Every article appears at 4:00 and changes only while young: the site is seen
-    # changing in the early morning because its articles are young then. Its hours stay
-    # alike (within noise), not a night shift.
-    learned = EditHours.learned(_log([4], lambda at, age: age < 2 * H, every=15 * M))
-    assert learned is not None
-    assert max(learned.weights) < 1.5 and min(learned.weights) > 0.6
+    # Articles change only while young: a site whose articles appear at 4:00 is seen
+    # changing in the early morning because they are young then. Its age says the hour
+    # through the first day: no hours are learned.
+    young = lambda at, age: age < 2 * H  # noqa: E731
+    assert EditHours.learned(_log([4], young, every=15 * M), evidence=0) is None
+    # Published at four hours of the day, the two can be told apart: the hours explain
+    # nothing the age does not, so none are taken, and fitted all the same they are alike.
+    log = _log([4, 10, 16, 22], young, every=15 * M)
+    assert EditHours.learned(log) is None
+    fitted = EditHours.learned(log, evidence=0)
+    assert fitted is not None
+    assert max(fitted.weights) < 1.5 and min(fitted.weights) > 0.6
 
 
 def test_too_few_changes_teach_no_hours():
     log = _log(range(24), lambda at, age: at.hour == 9 and age < H and at.day < 4, until=2 * H)
     assert 0 < sum(c for *_, c in log) < 48
     assert EditHours.learned(log) is None
-    assert EditHours.learned(log, least=1) is not None
+    assert EditHours.learned(log, least=1, evidence=0) is not None
 
 
 def test_learning_a_sites_hours_can_be_switched_off():

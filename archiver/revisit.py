@@ -283,9 +283,9 @@ class EditHours:
         changes, or when hours explain the revisits no better than chance (below).
 
         The site's edits are taken as a rate that is (a rate by the article's age, in
-        bands each 1.41 times longer) x (a rate by hour of day): edits depend on age as much as on the
-        hour, and a site whose articles all appear at 4:00 changes mostly in the early
-        morning because its articles are young then. Each revisit watched the hours
+        bands each 1.41 times longer) x (a rate by hour of day): edits depend on age as
+        much as on the hour, and a site whose articles all appear at 4:00 changes mostly
+        in the early morning because its articles are young then. Each revisit watched the hours
         between ``since`` and ``until`` (a long wait watched many); a change it found
         happened somewhere in them, in proportion to the rate (expectation-
         maximisation), and the two factors are fitted in turn to what was found where
@@ -295,58 +295,26 @@ class EditHours:
         of the day, none are learned. Each hour is pulled toward the average by ``prior``
         changes' worth of evidence, so an hour seldom watched is neither dead nor busy.
         """
-        bands = len(_AGE_BANDS)
-        watched = [0.0] * (bands * 24)  # hours watched, by (age band, hour of day)
+        watched = [0.0] * (len(_AGE_BANDS) * 24)  # hours watched, by (age band, hour)
         seen: list[tuple[list[tuple[int, float]], bool]] = []  # each revisit's hours
-        gaps_seen = list(gaps)
-        for born, since, until, changed in gaps_seen:
+        births = set()
+        for born, since, until, changed in gaps:
             cells = _watched(_aware(born), _aware(since), _aware(until))
             for cell, hours in cells:
                 watched[cell] += hours
             if cells:
                 seen.append((cells, bool(changed)))
+                births.add(_aware(born))
         found = [cells for cells, changed in seen if changed]
-        if len(found) < least or _one_hour_of_birth(born for born, *_ in gaps_seen):
+        if len(found) < least or _one_hour_of_birth(births):
             return None
-
-        def fit(hours_alike: bool) -> tuple[list[float], list[float]]:
-            by_age, by_hour = [1.0] * bands, [1.0] * 24
-            for _ in range(30):
-                # Where each change happened, as far as the current rates say.
-                changes = [0.0] * (bands * 24)
-                for cells in found:
-                    rates = [h * by_age[c // 24] * by_hour[c % 24] for c, h in cells]
-                    total = sum(rates) or 1.0
-                    for (cell, _), rate in zip(cells, rates):
-                        changes[cell] += rate / total
-                by_age = [
-                    sum(changes[b * 24 : b * 24 + 24])
-                    / max(1e-9, sum(watched[b * 24 + h] * by_hour[h] for h in range(24)))
-                    for b in range(bands)
-                ]
-                if not hours_alike:
-                    by_hour = [
-                        (sum(changes[b * 24 + h] for b in range(bands)) + prior)
-                        / (sum(watched[b * 24 + h] * by_age[b] for b in range(bands)) + prior)
-                        for h in range(24)
-                    ]
-            return by_age, by_hour
-
-        def log_likelihood(by_age: list[float], by_hour: list[float]) -> float:
-            # Each revisit found a change with probability 1 - exp(-expected edits).
-            total = 0.0
-            for cells, changed in seen:
-                expected = sum(h * by_age[c // 24] * by_hour[c % 24] for c, h in cells)
-                total += math.log(max(1e-12, -math.expm1(-expected))) if changed else -expected
-            return total
-
-        by_age, by_hour = fit(hours_alike=False)
+        by_age, by_hour = _fit(found, watched, prior)
         # Hours only when they explain the log better than chance would: twice the gain
         # in log-likelihood over every hour alike, against ``evidence`` (49.7: p < 0.001
         # for 23 more free rates). A site without hours, or with too few changes to show
         # them, is followed with every hour alike rather than by its noise.
-        gain = log_likelihood(by_age, by_hour) - log_likelihood(*fit(hours_alike=True))
-        if 2 * gain < evidence:
+        alike = _fit(found, watched, prior, hours_alike=True)
+        if 2 * (_log_likelihood(seen, by_age, by_hour) - _log_likelihood(seen, *alike)) < evidence:
             return None
         return cls(by_hour, floor)
 
@@ -371,6 +339,51 @@ class EditHours:
 
 def _aware(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+Cells = list[tuple[int, float]]
+
+
+def _fit(
+    found: list[Cells], watched: list[float], prior: float, hours_alike: bool = False
+) -> tuple[list[float], list[float]]:
+    """Rates by age band and by hour such that their product explains the changes
+    ``found`` (each the cells its revisit watched) over the hours ``watched``: where each
+    change happened is estimated from the current rates (expectation), then each factor
+    fitted in turn (iterative proportional fitting). ``hours_alike``: the hours stay 1."""
+    bands = len(_AGE_BANDS)
+    by_age, by_hour = [1.0] * bands, [1.0] * 24
+    for _ in range(30):
+        changes = [0.0] * (bands * 24)
+        for cells in found:
+            rates = [h * by_age[c // 24] * by_hour[c % 24] for c, h in cells]
+            total = sum(rates) or 1.0
+            for (cell, _), rate in zip(cells, rates):
+                changes[cell] += rate / total
+        by_age = [
+            sum(changes[b * 24 : b * 24 + 24])
+            / max(1e-9, sum(watched[b * 24 + h] * by_hour[h] for h in range(24)))
+            for b in range(bands)
+        ]
+        if not hours_alike:
+            by_hour = [
+                (sum(changes[b * 24 + h] for b in range(bands)) + prior)
+                / (sum(watched[b * 24 + h] * by_age[b] for b in range(bands)) + prior)
+                for h in range(24)
+            ]
+    return by_age, by_hour
+
+
+def _log_likelihood(
+    seen: list[tuple[Cells, bool]], by_age: list[float], by_hour: list[float]
+) -> float:
+    """How likely the revisits' findings are under these rates: each found a change with
+    probability 1 - exp(-the edits expected in the hours it watched)."""
+    total = 0.0
+    for cells, changed in seen:
+        expected = sum(h * by_age[c // 24] * by_hour[c % 24] for c, h in cells)
+        total += math.log(max(1e-12, -math.expm1(-expected))) if changed else -expected
+    return total
 
 
 def _one_hour_of_birth(births: Iterable[datetime]) -> bool:

@@ -51,6 +51,9 @@ class SiteDay:
     site: str
     fetches: int
     errors: int
+    #: The hours it edits in, as the revisit policy learned them ("08:00-21:00 UTC"),
+    #: or None while it has none (archiver/storage/schedule.py).
+    edit_hours: str | None = None
 
 
 @dataclass
@@ -137,11 +140,40 @@ def collect(session: Session, database_url: str, jobs: list[Job], *, heartbeat: 
         .group_by(models.Site.domain).order_by(func.count().desc())
     ):
         status.sites.append(SiteDay(domain, fetches, int(errs or 0)))
+    learned = dict(session.execute(
+        select(models.Site.domain, models.SiteEditHours.weights)
+        .join(models.SiteEditHours, models.SiteEditHours.site_id == models.Site.id)
+        .where(models.Site.domain.in_([s.site for s in status.sites]))
+    ).all())
+    for site in status.sites:
+        site.edit_hours = working_hours(learned.get(site.site))
     status.revisits_due = session.scalar(
         select(func.count()).select_from(models.Article)
         .where(models.Article.next_visit_at <= at)
     ) or 0
     return status
+
+
+def working_hours(weights: list[float] | None) -> str | None:
+    """A site's learned hours as people read them: the hours whose edit rate is at least
+    half the day's mean, as ranges (``"08:00-21:00 UTC"``; ``"22:00-02:00"`` across
+    midnight); None when every hour is (or none is)."""
+    if not weights or len(weights) != 24:
+        return None
+    mean = sum(weights) / 24
+    busy = [w >= mean / 2 for w in weights]
+    if all(busy) or not any(busy):
+        return None
+    start = busy.index(False)  # walk from a quiet hour, so no range is cut at midnight
+    ranges, first = [], None
+    for step in range(1, 25):
+        h = (start + step) % 24
+        if busy[h] and first is None:
+            first = h
+        if not busy[h] and first is not None:
+            ranges.append(f"{first:02d}:00-{h:02d}:00")
+            first = None
+    return ", ".join(ranges) + " UTC"
 
 
 def _ago(at: datetime, then: datetime) -> str:
@@ -184,7 +216,8 @@ def render(status: Status, max_failures: int) -> str:
     if not status.sites:
         lines.append("  no article fetches")
     for s in status.sites:
-        lines.append(f"  {s.site}: {s.fetches} fetches, {s.errors} errors")
+        hours = f"; edits {s.edit_hours}" if s.edit_hours else ""
+        lines.append(f"  {s.site}: {s.fetches} fetches, {s.errors} errors{hours}")
     lines.append(f"Revisit backlog: {status.revisits_due} articles due now")
     if status.abandoned:
         lines.append("Marked abandoned (their process is gone): runs "

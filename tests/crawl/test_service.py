@@ -283,3 +283,45 @@ def test_status_exits_1_when_a_job_keeps_failing(
     out = capsys.readouterr().out
     assert "failed 3 time(s) in a row  << FAILING" in out
     assert "last run 6: abandoned" in out
+
+
+def test_status_shows_the_hours_a_site_was_learned_to_edit_in(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from archiver.service.status import working_hours
+    from archiver.storage import archive, models
+    from archiver.storage.session import make_engine, make_sessionmaker
+    from tests.storage.helpers import make_article, make_fetch
+
+    engine = make_engine(sqlite_url)
+    with make_sessionmaker(engine)() as session:
+        now = datetime.now(UTC)
+        for i, url in enumerate(["https://day.example/a", "https://flat.example/a"]):
+            fetch = replace(make_fetch(url), fetched_at=now - timedelta(minutes=i + 1))
+            archive(session, fetch, make_article(canonical_url=url))
+        with session.begin():
+            day = session.scalar(
+                select(models.Site.id).where(models.Site.domain == "day.example"))
+            session.merge(models.SiteEditHours(
+                site_id=day, weights=[0.2] * 8 + [1.8] * 13 + [0.2] * 3, changes=300,
+                learned_at=now))
+    engine.dispose()
+    argv = ["--database-url", sqlite_url, "status", "--sources", str(tmp_path / "none.toml")]
+    assert archiver_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "day.example: 1 fetches, 0 errors; edits 08:00-21:00 UTC" in out
+    assert "flat.example: 1 fetches, 0 errors\n" in out
+    assert archiver_main([*argv, "--json"]) == 0
+    sites = {s["site"]: s for s in json.loads(capsys.readouterr().out)["sites"]}
+    assert sites["day.example"]["edit_hours"] == "08:00-21:00 UTC"
+    assert sites["flat.example"]["edit_hours"] is None
+    # Across midnight, several ranges, and nothing to say.
+    assert working_hours([2.0] * 2 + [0.1] * 20 + [2.0] * 2) == "22:00-02:00 UTC"
+    assert working_hours([0.1] * 6 + [2] * 3 + [0.1] * 3 + [2] * 4 + [0.1] * 8) == (
+        "06:00-09:00, 12:00-16:00 UTC")
+    assert working_hours([1.0] * 24) is None and working_hours(None) is None
+

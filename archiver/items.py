@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+#: How a fetch's ``error`` begins when its URL's redirects never end on a page: written
+#: by the news spider, read by storage/identity.py (such a URL names no article).
+REDIRECT_LOOP = "redirect loop"
+TOO_MANY_REDIRECTS = "too many redirects"
+
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)

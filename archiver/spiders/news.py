@@ -34,7 +34,7 @@ from archiver.crawl.revisits import BATCH, RevisitClaims, revisit_config, revisi
 from archiver.crawl.revisits import MODES as REVISIT_MODES
 from archiver.crawl.sitemaps import parse_sitemap, sitemaps_from_robots
 from archiver.crawl.sources import Source, SourcesError, get_source
-from archiver.items import Fetch
+from archiver.items import REDIRECT_LOOP, TOO_MANY_REDIRECTS, Fetch
 from archiver.revisit import RevisitConfigError
 from archiver.urls import normalise_url, same_site
 
@@ -73,8 +73,9 @@ def describe_failure(failure: Failure) -> str:
         request = getattr(failure, "request", None)
         chain = [*(request.meta.get("redirect_urls") or ()), request.url] if request else []
         if chain and len(set(chain)) == len(chain):
-            return f"too many redirects: max redirections reached after {len(chain) - 1} hops"
-        return "redirect loop: max redirections reached"
+            hops = len(chain) - 1
+            return f"{TOO_MANY_REDIRECTS}: max redirections reached after {hops} hops"
+        return f"{REDIRECT_LOOP}: max redirections reached"
     if ("larger than download max size" in message or "max size" in message
             or "exceeded DOWNLOAD_MAXSIZE" in message):  # a listing inflated past the cap
         return f"too large: {message}"

@@ -47,6 +47,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import Connection, func, select, update
 
 from archiver.extract import Article
+from archiver.items import REDIRECT_LOOP, TOO_MANY_REDIRECTS
 from archiver.storage import models
 from archiver.storage.history import record_changes
 from archiver.storage.upsert import insert_ignore
@@ -318,8 +319,8 @@ def _known_as(conn: Connection, claim: str, named: str) -> str | None:
 
 
 #: Fetch reasons (spiders/news.py's describe_failure) of a URL that never ends on a page.
-_REDIRECT_ERRORS = {"redirect loop": "a redirect loop",
-                    "too many redirects": "a URL that redirects too many times"}
+_REDIRECT_ERRORS = {REDIRECT_LOOP: "a redirect loop",
+                    TOO_MANY_REDIRECTS: "a URL that redirects too many times"}
 
 
 def _stranger(
